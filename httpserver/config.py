@@ -1,0 +1,23 @@
+"""Limits and timeouts: every number that protects the server, in one place.
+
+The defaults are the values the issue and RFC 9112 suggest; each server model
+and the command line read them from a `Limits` object, so a chapter can shrink
+one (say, `head_timeout=1`) to show what happens when it is reached.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Sizes in bytes, times in seconds."""
+
+    max_request_line: int = 8 * 1024  # longer → 414 URI Too Long
+    max_head: int = 64 * 1024  # the whole header section; longer → 431
+    max_fields: int = 100  # header fields; more → 431
+    max_body: int = 64 * 1024 * 1024  # declared or received; larger → 413
+    idle_timeout: float = 15.0  # keep-alive connection with no request started
+    head_timeout: float = 10.0  # from the first byte of a head to its end
+    body_timeout: float = 30.0  # longest silence while a body is arriving
+    handshake_timeout: float = 10.0  # a TLS handshake must finish within this
+    max_connections: int = 1000  # thread model: live connection threads at most

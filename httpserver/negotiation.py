@@ -1,0 +1,87 @@
+"""Reading what a client prefers or already has: pure functions on header values.
+
+- `accepts_gzip`: Accept-Encoding with q-values (RFC 9110 §12.5.3).
+- `parse_range`: a single byte range (RFC 9110 §14.1.2).
+- `etag_matches` / `not_modified_since`: conditional requests (RFC 9110 §13.1).
+"""
+
+from email.utils import parsedate_to_datetime
+
+
+def _qvalue(params):
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            try:
+                return float(value.strip())
+            except ValueError:
+                return 0.0
+    return 1.0
+
+
+def accepts_gzip(accept_encoding):
+    """True when an Accept-Encoding value allows gzip (q > 0, named or by '*')."""
+    if not accept_encoding:
+        return False
+    named = star = None
+    for element in accept_encoding.split(","):
+        coding, *params = element.split(";")
+        coding = coding.strip().lower()
+        if coding in ("gzip", "x-gzip"):
+            named = _qvalue(params)
+        elif coding == "*":
+            star = _qvalue(params)
+    if named is not None:
+        return named > 0
+    return star is not None and star > 0
+
+
+def parse_range(range_header, size):
+    """(start, end) inclusive for a single satisfiable range, or a reason it fails.
+
+    Returns None when the header should be ignored (not bytes, several ranges,
+    malformed: RFC 9110 §14.2 lets a server ignore Range), "unsatisfiable" when it
+    asks only for bytes past the end (answer 416), else the inclusive pair.
+    """
+    unit, _, spec = range_header.partition("=")
+    if unit.strip().lower() != "bytes" or "," in spec:
+        return None
+    first, dash, last = spec.strip().partition("-")
+    if not dash or not (first.isdigit() or first == "") or not (last.isdigit() or last == ""):
+        return None
+    if first == "":  # a suffix: the last N bytes
+        if last == "":
+            return None
+        length = int(last)
+        if length == 0 or size == 0:
+            return "unsatisfiable"
+        return max(0, size - length), size - 1
+    start = int(first)
+    end = int(last) if last else size - 1
+    if end < start:
+        return None
+    if start >= size:
+        return "unsatisfiable"
+    return start, min(end, size - 1)
+
+
+def _opaque(tag):
+    tag = tag.strip()
+    return tag[2:] if tag.startswith("W/") else tag
+
+
+def etag_matches(if_none_match, etags):
+    """Weak comparison of an If-None-Match value against our tags (RFC 9110 §13.1.2)."""
+    if if_none_match.strip() == "*":
+        return True
+    wanted = {_opaque(tag) for tag in if_none_match.split(",")}
+    return any(_opaque(tag) in wanted for tag in etags)
+
+
+def not_modified_since(if_modified_since, mtime):
+    """True when the file is no newer than the If-Modified-Since date."""
+    try:
+        since = parsedate_to_datetime(if_modified_since).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return False  # an invalid date is ignored (RFC 9110 §13.1.3)
+    return int(mtime) <= since

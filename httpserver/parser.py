@@ -1,0 +1,402 @@
+"""A sans-I/O HTTP/1.1 request parser (RFC 9112).
+
+Contract: give it bytes with `receive_data` in any split, one byte at a time
+included, and ask `next_event` what they amount to. It never touches a socket and
+never blocks. Events, in the order they come for one request:
+
+    NEED_DATA         the bytes so far are not enough; feed more
+    Request           a complete request head (method, target, headers, ...)
+    Data              some body bytes (zero or more of these)
+    END_OF_MESSAGE    the body is complete
+    PAUSED            until `start_next_request()`: pipelined requests wait
+    CONNECTION_CLOSED the peer closed cleanly between two requests
+
+A request that breaks the protocol raises `HTTPError` with the status it maps to
+(400, 411, 413, 414, 431, 501, 505). The parser is strict where leniency lets two
+parsers disagree about where a message ends (request smuggling): bare LF, obsolete
+line folding, whitespace before a colon, and Content-Length beside
+Transfer-Encoding are all refused.
+"""
+
+import re
+
+from .config import Limits
+from .errors import HTTPError
+from .headers import Headers
+
+
+class _Sentinel:
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return self.name
+
+
+NEED_DATA = _Sentinel("NEED_DATA")
+END_OF_MESSAGE = _Sentinel("END_OF_MESSAGE")
+PAUSED = _Sentinel("PAUSED")
+CONNECTION_CLOSED = _Sentinel("CONNECTION_CLOSED")
+
+
+class Data:
+    """A piece of request body."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data):
+        self.data = data
+
+    def __repr__(self):
+        return f"Data({self.data!r})"
+
+
+class Request:
+    """A parsed request head; `body` is filled in by the connection."""
+
+    __slots__ = (
+        "method", "target", "path", "query", "version", "headers",
+        "keep_alive", "expect_continue", "content_length", "chunked",
+        "body", "client", "secure",
+    )
+
+    def __init__(self, method, target, path, query, version, headers):
+        self.method = method  # "GET"
+        self.target = target  # as sent: "/a%20b?x=1" or "http://host/a"
+        self.path = path  # still percent-encoded: "/a%20b"
+        self.query = query  # "x=1", or "" when there is none
+        self.version = version  # "HTTP/1.0" or "HTTP/1.1"
+        self.headers = headers
+        self.keep_alive = True
+        self.expect_continue = False
+        self.content_length = 0  # None when the body is chunked
+        self.chunked = False
+        self.body = b""
+        self.client = None  # (address, port), set by the server
+        self.secure = False  # True when it came over TLS
+
+    def __repr__(self):
+        return f"<Request {self.method} {self.target} {self.version}>"
+
+
+# RFC 9110 §5.6.2: token = 1*tchar
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])")
+# A request target is visible ASCII without '#' (RFC 9112 §3.2, RFC 3986 §3).
+_TARGET = re.compile(rb"[!$%&'()*+,\-./0-9:;=?@A-Z\[\]_a-z~]+")
+_ABSOLUTE_FORM = re.compile(rb"([A-Za-z][A-Za-z0-9+.\-]*)://([^/?]*)([^?]*)(?:\?(.*))?")
+# Field values: any byte but controls; HTAB and obs-text allowed (RFC 9110 §5.5).
+_BAD_VALUE_BYTE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+_HOST = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:\[\]%\-]*")
+_DIGITS = re.compile(r"[0-9]{1,18}")
+# RFC 9112 §7.1: chunk-size [ chunk-ext ] CRLF
+_CHUNK_SIZE_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(;[^\x00-\x08\x0a-\x1f\x7f]*)?")
+
+MAX_CHUNK_LINE = 4096
+METHODS_WITH_REQUIRED_LENGTH = ("POST", "PUT")
+
+# Parser states.
+HEAD, BODY_LENGTH, CHUNK_SIZE, CHUNK_DATA, CHUNK_END, TRAILER, DONE, CLOSED = range(8)
+
+
+class RequestParser:
+    """Turns a stream of bytes into request events; see the module docstring."""
+
+    def __init__(self, limits=Limits()):
+        self.limits = limits
+        self.buffer = bytearray()
+        self.state = HEAD
+        self.eof = False
+        self._checked = 0  # how far the head has been checked for bare LF
+        self._remaining = 0  # body bytes still to come (length or chunk)
+        self._received_body = 0
+        self._trailer_size = 0
+
+    # -- feeding ----------------------------------------------------------
+
+    def receive_data(self, data):
+        """Add bytes from the peer; b"" means the peer closed its side."""
+        if data:
+            self.buffer += data
+        else:
+            self.eof = True
+
+    @property
+    def waiting_for(self):
+        """What the parser waits for: "idle", "head" or "body" (for timeouts)."""
+        if self.state == HEAD:
+            return "head" if self.buffer else "idle"
+        if self.state in (DONE, CLOSED):
+            return "idle"
+        return "body"
+
+    def start_next_request(self):
+        """After END_OF_MESSAGE, move on to the next (possibly pipelined) request."""
+        if self.state != DONE:
+            raise RuntimeError("start_next_request() before the request ended")
+        self.state = HEAD
+        self._checked = 0
+        self._received_body = 0
+        self._trailer_size = 0
+
+    # -- events -----------------------------------------------------------
+
+    def next_event(self):
+        """The next event the buffered bytes allow (see the module docstring)."""
+        state = self.state
+        if state == HEAD:
+            return self._next_head()
+        if state == BODY_LENGTH:
+            return self._next_body_data()
+        if state == DONE:
+            return PAUSED
+        if state == CLOSED:
+            return CONNECTION_CLOSED
+        return self._next_chunked()
+
+    def _incomplete(self, what):
+        if self.eof:
+            raise HTTPError(400, f"connection closed in the middle of the {what}")
+        return NEED_DATA
+
+    # -- head (RFC 9112 §2, §3, §5) --------------------------------------
+
+    def _next_head(self):
+        buffer = self.buffer
+        # §2.2: a server SHOULD ignore empty lines received before the request-line.
+        while buffer[:2] == b"\r\n":
+            del buffer[:2]
+            self._checked = 0
+        if not buffer:
+            if self.eof:
+                self.state = CLOSED
+                return CONNECTION_CLOSED
+            return NEED_DATA
+
+        # §2.2: a bare LF is not a line ending we accept; refusing it keeps us
+        # from disagreeing with a proxy about where the head ends.
+        newline = buffer.find(b"\n", self._checked)
+        while newline != -1:
+            if newline == 0 or buffer[newline - 1] != 0x0D:
+                raise HTTPError(400, "bare LF in the request head; lines end with CRLF (RFC 9112 §2.2)")
+            newline = buffer.find(b"\n", newline + 1)
+
+        end = buffer.find(b"\r\n\r\n", max(0, self._checked - 3))
+        self._checked = len(buffer)
+        if end == -1:
+            first_line_end = buffer.find(b"\r\n")
+            if first_line_end == -1 and len(buffer) > self.limits.max_request_line:
+                raise HTTPError(414, "request line too long")
+            if len(buffer) > self.limits.max_head:
+                raise HTTPError(431, "request header section too large")
+            return self._incomplete("request head")
+
+        head = bytes(buffer[:end])
+        del buffer[: end + 4]
+        self._checked = 0
+        request = self._parse_head(head)
+        self._choose_framing(request)
+        return request
+
+    def _parse_head(self, head):
+        lines = head.split(b"\r\n")
+        request_line = lines[0]
+        if len(request_line) > self.limits.max_request_line:
+            raise HTTPError(414, "request line too long")
+        if len(head) > self.limits.max_head:
+            raise HTTPError(431, "request header section too large")
+        if len(lines) - 1 > self.limits.max_fields:
+            raise HTTPError(431, f"more than {self.limits.max_fields} header fields")
+        if head.count(b"\r") != len(lines) - 1:
+            raise HTTPError(400, "bare CR in the request head (RFC 9112 §2.2)")
+
+        # §3: request-line = method SP request-target SP HTTP-version
+        parts = request_line.split(b" ")
+        if len(parts) != 3 or not all(parts):
+            raise HTTPError(400, "malformed request line; expected 'METHOD /path HTTP/1.1'")
+        raw_method, raw_target, raw_version = parts
+        if not _TOKEN.fullmatch(raw_method):
+            raise HTTPError(400, "invalid method name")
+        version = _VERSION.fullmatch(raw_version)
+        if not version:
+            raise HTTPError(400, "malformed HTTP version; expected HTTP/1.1")
+        major, minor = int(version.group(1)), int(version.group(2))
+        if major != 1:
+            raise HTTPError(505, f"HTTP/{major}.{minor} is not supported; this server speaks HTTP/1.1")
+        method = raw_method.decode("ascii")
+        version_text = "HTTP/1.0" if minor == 0 else "HTTP/1.1"
+        path, query = self._parse_target(method, raw_target)
+
+        headers = Headers()
+        for line in lines[1:]:
+            headers.add(*self._parse_field(line))
+        request = Request(method, raw_target.decode("ascii"), path, query, version_text, headers)
+        self._check_host(request)
+        return request
+
+    @staticmethod
+    def _parse_target(method, target):
+        if not _TARGET.fullmatch(target):
+            raise HTTPError(400, "invalid characters in the request target")
+        if target[:1] == b"/":  # origin-form, the usual case (§3.2.1)
+            path, _, query = target.partition(b"?")
+            return path.decode("ascii"), query.decode("ascii")
+        if target == b"*":  # asterisk-form, only for OPTIONS (§3.2.4)
+            if method != "OPTIONS":
+                raise HTTPError(400, "the target '*' is only allowed with OPTIONS")
+            return "*", ""
+        absolute = _ABSOLUTE_FORM.fullmatch(target)
+        if absolute:  # absolute-form, as sent to proxies (§3.2.2)
+            scheme = absolute.group(1).lower()
+            if scheme not in (b"http", b"https"):
+                raise HTTPError(400, "only http and https URLs can be requested")
+            path = absolute.group(3) or b"/"
+            return path.decode("ascii"), (absolute.group(4) or b"").decode("ascii")
+        if method == "CONNECT":  # authority-form (§3.2.3); refused later with 501
+            return "", ""
+        raise HTTPError(400, "the request target must start with '/'")
+
+    @staticmethod
+    def _parse_field(line):
+        # §5.1: field-line = field-name ":" OWS field-value OWS
+        if line[:1] in (b" ", b"\t"):
+            raise HTTPError(400, "obsolete line folding in a header field (RFC 9112 §5.2)")
+        colon = line.find(b":")
+        if colon == -1:
+            raise HTTPError(400, "header line without a colon")
+        name = line[:colon]
+        if not _TOKEN.fullmatch(name):
+            if name[-1:] in (b" ", b"\t"):
+                raise HTTPError(400, "whitespace between a header name and its colon (RFC 9112 §5.1)")
+            raise HTTPError(400, "invalid header field name")
+        value = line[colon + 1 :].strip(b" \t")
+        if _BAD_VALUE_BYTE.search(value):
+            raise HTTPError(400, "control character in a header field value")
+        return name.decode("ascii"), value.decode("latin-1")
+
+    @staticmethod
+    def _check_host(request):
+        # RFC 9112 §3.2: an HTTP/1.1 request without exactly one Host is a 400.
+        hosts = request.headers.get_all("host")
+        if request.version == "HTTP/1.1" and not hosts:
+            raise HTTPError(400, "missing Host header (required in HTTP/1.1)")
+        if len(hosts) > 1:
+            raise HTTPError(400, "more than one Host header")
+        if hosts and not _HOST.fullmatch(hosts[0]):
+            raise HTTPError(400, "invalid Host header")
+
+    # -- framing (RFC 9112 §6) -------------------------------------------
+
+    def _choose_framing(self, request):
+        headers = request.headers
+        transfer_encoding = headers.get_all("transfer-encoding")
+        content_length = headers.get_all("content-length")
+        if transfer_encoding:
+            if request.version == "HTTP/1.0":
+                raise HTTPError(400, "Transfer-Encoding in an HTTP/1.0 request (RFC 9112 §6.1)")
+            if content_length:
+                raise HTTPError(400, "both Content-Length and Transfer-Encoding; refusing an ambiguous body (RFC 9112 §6.1)")
+            codings = [coding.lower() for coding in headers.get_list("transfer-encoding")]
+            for coding in codings:
+                if coding != "chunked":
+                    raise HTTPError(501, f"transfer coding {coding!r} is not supported")
+            if codings != ["chunked"]:
+                raise HTTPError(400, "chunked must be the one, final transfer coding (RFC 9112 §6.3)")
+            request.chunked = True
+            request.content_length = None
+            self.state = CHUNK_SIZE
+        elif content_length:
+            if len(content_length) > 1:
+                raise HTTPError(400, "more than one Content-Length header")
+            if not _DIGITS.fullmatch(content_length[0]):
+                raise HTTPError(400, f"invalid Content-Length {content_length[0][:20]!r}")
+            length = int(content_length[0])
+            if length > self.limits.max_body:
+                raise HTTPError(413, f"request body larger than {self.limits.max_body} bytes")
+            request.content_length = length
+            self._remaining = length
+            self.state = BODY_LENGTH
+        else:
+            if request.method in METHODS_WITH_REQUIRED_LENGTH:
+                raise HTTPError(411, f"{request.method} needs a Content-Length (or chunked) body")
+            self._remaining = 0
+            self.state = BODY_LENGTH
+
+        connection = {token.lower() for token in headers.get_list("connection")}
+        if request.version == "HTTP/1.1":
+            request.keep_alive = "close" not in connection
+            expect = headers.get("expect")
+            if expect is not None:
+                if expect.lower() != "100-continue":
+                    raise HTTPError(417, f"unsupported expectation {expect[:40]!r}")
+                request.expect_continue = True
+        else:
+            request.keep_alive = "keep-alive" in connection and "close" not in connection
+
+    # -- bodies (RFC 9112 §6.2, §7.1) ------------------------------------
+
+    def _next_body_data(self):
+        if self._remaining == 0:
+            self.state = DONE
+            return END_OF_MESSAGE
+        buffer = self.buffer
+        if not buffer:
+            return self._incomplete("request body")
+        take = min(self._remaining, len(buffer))
+        data = bytes(buffer[:take])
+        del buffer[:take]
+        self._remaining -= take
+        return Data(data)
+
+    def _next_chunked(self):
+        buffer = self.buffer
+        state = self.state
+        if state == CHUNK_DATA:
+            if not buffer:
+                return self._incomplete("chunked body")
+            take = min(self._remaining, len(buffer))
+            data = bytes(buffer[:take])
+            del buffer[:take]
+            self._remaining -= take
+            if self._remaining == 0:
+                self.state = CHUNK_END
+            return Data(data)
+        if state == CHUNK_END:
+            if len(buffer) < 2:
+                return self._incomplete("chunked body")
+            if buffer[:2] != b"\r\n":
+                raise HTTPError(400, "chunk data not followed by CRLF")
+            del buffer[:2]
+            self.state = CHUNK_SIZE
+            return self._next_chunked()
+
+        line_end = buffer.find(b"\r\n")
+        if line_end == -1:
+            if len(buffer) > MAX_CHUNK_LINE:
+                raise HTTPError(400, "chunk size line too long")
+            return self._incomplete("chunked body")
+        line = bytes(buffer[:line_end])
+        del buffer[: line_end + 2]
+        if state == TRAILER:
+            if not line:
+                self.state = DONE
+                return END_OF_MESSAGE
+            self._trailer_size += len(line) + 2
+            if self._trailer_size > self.limits.max_head:
+                raise HTTPError(431, "trailer section too large")
+            self._parse_field(line)  # validated, then dropped: we use no trailers
+            return self._next_chunked()
+
+        size_line = _CHUNK_SIZE_LINE.fullmatch(line)
+        if not size_line:
+            raise HTTPError(400, "invalid chunk size line")
+        size = int(size_line.group(1), 16)
+        if size == 0:
+            self.state = TRAILER
+            return self._next_chunked()
+        self._received_body += size
+        if self._received_body > self.limits.max_body:
+            raise HTTPError(413, f"request body larger than {self.limits.max_body} bytes")
+        self._remaining = size
+        self.state = CHUNK_DATA
+        return self._next_chunked()

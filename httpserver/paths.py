@@ -1,0 +1,46 @@
+"""From a URL path to a file path that cannot leave its folder.
+
+Contract: `resolve(base, url_path)` returns an absolute file system path inside
+`base`, or raises `HTTPError`. Each segment is percent-decoded on its own, so an
+encoded slash (`%2f`) cannot join two segments into `../`; dot segments, NUL,
+backslashes and drive letters are refused outright; and the real path (symlinks
+followed) must still lie inside the real `base`.
+"""
+
+import os
+from urllib.parse import unquote
+
+from .errors import HTTPError
+
+
+def decode_segments(url_path):
+    """The percent-decoded segments of `url_path`, each checked on its own."""
+    segments = []
+    for raw in url_path.split("/"):
+        if not raw:
+            continue  # "//" and the leading "/" add nothing
+        try:
+            segment = unquote(raw, errors="strict")
+        except UnicodeDecodeError:
+            raise HTTPError(400, "the path is not valid UTF-8 once decoded", close=False)
+        if segment in (".", ".."):
+            raise HTTPError(400, "dot segments ('..') are not allowed in the path", close=False)
+        if "/" in segment or "\\" in segment or "\0" in segment:
+            raise HTTPError(400, "encoded slash, backslash or NUL in the path", close=False)
+        if os.name == "nt" and (":" in segment or segment.rstrip(". ") != segment):
+            # Windows: "C:" would leave the folder, "a:b" names a data stream,
+            # and trailing dots or spaces are silently dropped.
+            raise HTTPError(400, "this file name is not allowed on Windows", close=False)
+        segments.append(segment)
+    return segments
+
+
+def resolve(base, url_path):
+    """The file system path for `url_path` under the folder `base`."""
+    real_base = os.path.realpath(base)
+    candidate = os.path.join(real_base, *decode_segments(url_path))
+    real = os.path.realpath(candidate)
+    if real != real_base and not real.startswith(real_base.rstrip(os.sep) + os.sep):
+        # Only a symbolic link can get here: it points outside the folder.
+        raise HTTPError(404, "not found", close=False)
+    return real

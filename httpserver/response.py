@@ -1,0 +1,109 @@
+"""Responses, and the bytes they become on the wire (RFC 9112 §4, §6).
+
+Contract: a handler returns a `Response`; `encode_head` turns its status and
+fields into the bytes that precede the body. The head and a small body leave in
+one write, so Nagle's algorithm never holds a response back. Large files travel
+as a `FileBody`, which the server sends with `socket.sendfile` where it can.
+No I/O happens here.
+"""
+
+import time
+from email.utils import formatdate
+from http import HTTPStatus
+
+SERVER_NAME = "httpserver/0.1"
+
+# RFC 9110 §15: the reason phrase of every status, encoded once.
+_STATUS_LINES = {
+    status.value: f"HTTP/1.1 {status.value} {status.phrase}\r\n".encode("ascii")
+    for status in HTTPStatus
+}
+# RFC 9110 §8.6: no Content-Length on 1xx and 204; a 304 has no body at all.
+_NO_BODY_STATUSES = frozenset({100, 101, 103, 204, 304})
+
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+class FileBody:
+    """`length` bytes of an open file from `offset`; the server closes `file`."""
+
+    __slots__ = ("file", "offset", "length")
+
+    def __init__(self, file, offset, length):
+        self.file = file
+        self.offset = offset
+        self.length = length
+
+    def close(self):
+        self.file.close()
+
+
+class Response:
+    """A status, header fields and a body (bytes or a `FileBody`)."""
+
+    __slots__ = ("status", "headers", "body")
+
+    def __init__(self, status=200, body=b"", headers=(), content_type=None):
+        self.status = status
+        self.body = body
+        self.headers = list(headers)
+        if content_type is not None:
+            self.headers.append(("Content-Type", content_type))
+
+    @property
+    def body_length(self):
+        body = self.body
+        return body.length if isinstance(body, FileBody) else len(body)
+
+    def header(self, name):
+        """The first value of field `name`, or None (for tests and logs)."""
+        name = name.lower()
+        for field, value in self.headers:
+            if field.lower() == name:
+                return value
+        return None
+
+    def __repr__(self):
+        return f"<Response {self.status} {self.body_length} bytes>"
+
+
+def text_response(status, text, headers=()):
+    """A short plain-text response, as used for every error."""
+    return Response(status, (text + "\n").encode("utf-8"), headers, "text/plain; charset=utf-8")
+
+
+_date_cache = (0, b"")
+
+
+def http_date_now():
+    """The Date field value, formatted at most once a second (RFC 9110 §5.6.7)."""
+    global _date_cache
+    now = int(time.time())
+    second, value = _date_cache
+    if second != now:
+        value = formatdate(now, usegmt=True).encode("ascii")
+        _date_cache = (now, value)
+    return value
+
+
+def encode_head(response, *, close=False, keep_alive_header=False):
+    """The status line and header section of `response`, ending in the blank line.
+
+    `close` adds `Connection: close`; `keep_alive_header` adds
+    `Connection: keep-alive`, which an HTTP/1.0 client needs to hear.
+    """
+    status = response.status
+    status_line = _STATUS_LINES.get(status) or f"HTTP/1.1 {status} Unknown\r\n".encode("ascii")
+    parts = [status_line, b"Date: ", http_date_now(), b"\r\nServer: " + SERVER_NAME.encode() + b"\r\n"]
+    for name, value in response.headers:
+        if "\r" in value or "\n" in value:  # a bug of ours, never the client's
+            raise ValueError(f"line break in response header {name}")
+        parts.append(f"{name}: {value}\r\n".encode("latin-1"))
+    if status not in _NO_BODY_STATUSES:
+        parts.append(b"Content-Length: %d\r\n" % response.body_length)
+    if close:
+        parts.append(b"Connection: close\r\n")
+    elif keep_alive_header:
+        parts.append(b"Connection: keep-alive\r\n")
+    parts.append(b"\r\n")
+    return b"".join(parts)

@@ -1,0 +1,214 @@
+"""Serving files: validators, conditional requests, ranges, gzip, and a cache.
+
+Contract: `FileServer.serve_file(request, path, content_type)` answers a GET or
+HEAD for one file on disk with 200, 206, 304 or 416; `StaticFiles.handle` maps a
+URL path under `root` to such a file (or to `index.html`, a redirect, or a
+listing). Small files are kept in memory by `FileCache`, checked against the
+file's size and modification time on every request; large ones leave as a
+`FileBody` for `sendfile`.
+"""
+
+import gzip
+import html
+import os
+import threading
+from collections import OrderedDict
+from email.utils import formatdate
+from urllib.parse import quote
+
+from . import mime
+from .errors import HTTPError
+from .negotiation import accepts_gzip, etag_matches, not_modified_since, parse_range
+from .paths import resolve
+from .response import FileBody, Response
+
+
+class CachedFile:
+    """A small file's bytes, its validators, and its gzip form once asked for."""
+
+    __slots__ = ("mtime_ns", "size", "data", "etag", "last_modified", "_gzipped")
+
+    def __init__(self, stat, data):
+        self.mtime_ns = stat.st_mtime_ns
+        self.size = stat.st_size
+        self.data = data
+        self.etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+        self.last_modified = formatdate(stat.st_mtime, usegmt=True)
+        self._gzipped = None
+
+    @property
+    def gzipped(self):
+        if self._gzipped is None:
+            self._gzipped = gzip.compress(self.data, compresslevel=6, mtime=0)
+        return self._gzipped
+
+
+class FileCache:
+    """Least-recently-used file contents, bounded in entry size and in total."""
+
+    def __init__(self, max_file=256 * 1024, max_total=32 * 1024 * 1024):
+        self.max_file = max_file
+        self.max_total = max_total
+        self.total = 0
+        self.entries = OrderedDict()  # path → CachedFile
+        self.lock = threading.Lock()
+
+    def get(self, path, stat):
+        """The cached file for `path` if it still matches `stat`, else read it now."""
+        with self.lock:
+            entry = self.entries.get(path)
+            if entry is not None and entry.mtime_ns == stat.st_mtime_ns and entry.size == stat.st_size:
+                self.entries.move_to_end(path)
+                return entry
+        with open(path, "rb") as file:
+            entry = CachedFile(os.fstat(file.fileno()), file.read(self.max_file + 1))
+        if len(entry.data) != entry.size:
+            return entry  # it changed while we read it: serve it, do not keep it
+        with self.lock:
+            old = self.entries.pop(path, None)
+            if old is not None:
+                self.total -= old.size
+            self.entries[path] = entry
+            self.total += entry.size
+            while self.total > self.max_total:
+                _, evicted = self.entries.popitem(last=False)
+                self.total -= evicted.size
+        return entry
+
+
+class FileServer:
+    """Answers GET and HEAD for files, with every header a cache or browser uses."""
+
+    def __init__(self, cache=None):
+        self.cache = cache or FileCache()
+
+    def serve_file(self, request, path, content_type):
+        try:
+            stat = os.stat(path)
+        except (FileNotFoundError, NotADirectoryError):
+            raise HTTPError(404, "not found", close=False)
+        except PermissionError:
+            raise HTTPError(403, "permission denied", close=False)
+        if stat.st_size <= self.cache.max_file:
+            try:
+                entry = self.cache.get(path, stat)
+            except PermissionError:
+                raise HTTPError(403, "permission denied", close=False)
+            except FileNotFoundError:
+                raise HTTPError(404, "not found", close=False)
+            return self._respond(request, entry, content_type)
+        return self._respond_large(request, path, content_type)
+
+    def _respond(self, request, entry, content_type):
+        headers = request.headers
+        compress = mime.compressible(content_type)
+        range_header = headers.get("range") if request.method == "GET" else None
+        use_gzip = compress and range_header is None and accepts_gzip(headers.get("accept-encoding"))
+        etag = entry.etag[:-1] + '-gz"' if use_gzip else entry.etag
+        fields = [("Content-Type", content_type), ("Last-Modified", entry.last_modified),
+                  ("ETag", etag), ("Accept-Ranges", "bytes")]
+        if compress:
+            fields.append(("Vary", "Accept-Encoding"))
+
+        not_modified = self._not_modified(request, [entry.etag, etag], entry.mtime_ns / 1e9)
+        if not_modified:
+            return Response(304, b"", fields)
+        if range_header is not None and self._if_range_holds(request, entry.etag, entry.last_modified):
+            chosen = parse_range(range_header, entry.size)
+            if chosen == "unsatisfiable":
+                return self._unsatisfiable(entry.size)
+            if chosen is not None:
+                start, end = chosen
+                fields.append(("Content-Range", f"bytes {start}-{end}/{entry.size}"))
+                return Response(206, entry.data[start : end + 1], fields)
+        if use_gzip:
+            fields.append(("Content-Encoding", "gzip"))
+            return Response(200, entry.gzipped, fields)
+        return Response(200, entry.data, fields)
+
+    def _respond_large(self, request, path, content_type):
+        try:
+            file = open(path, "rb")
+        except FileNotFoundError:
+            raise HTTPError(404, "not found", close=False)
+        except PermissionError:
+            raise HTTPError(403, "permission denied", close=False)
+        try:
+            stat = os.fstat(file.fileno())
+            etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+            last_modified = formatdate(stat.st_mtime, usegmt=True)
+            fields = [("Content-Type", content_type), ("Last-Modified", last_modified),
+                      ("ETag", etag), ("Accept-Ranges", "bytes")]
+            if self._not_modified(request, [etag], stat.st_mtime):
+                file.close()
+                return Response(304, b"", fields)
+            start, end = 0, stat.st_size - 1
+            status = 200
+            range_header = request.headers.get("range") if request.method == "GET" else None
+            if range_header is not None and self._if_range_holds(request, etag, last_modified):
+                chosen = parse_range(range_header, stat.st_size)
+                if chosen == "unsatisfiable":
+                    file.close()
+                    return self._unsatisfiable(stat.st_size)
+                if chosen is not None:
+                    start, end = chosen
+                    status = 206
+                    fields.append(("Content-Range", f"bytes {start}-{end}/{stat.st_size}"))
+            return Response(status, FileBody(file, start, end - start + 1), fields)
+        except BaseException:
+            file.close()
+            raise
+
+    @staticmethod
+    def _not_modified(request, etags, mtime):
+        # RFC 9110 §13.2.2: If-None-Match wins; If-Modified-Since only without it.
+        if request.method not in ("GET", "HEAD"):
+            return False
+        if_none_match = request.headers.get("if-none-match")
+        if if_none_match is not None:
+            return etag_matches(if_none_match, etags)
+        if_modified_since = request.headers.get("if-modified-since")
+        return if_modified_since is not None and not_modified_since(if_modified_since, mtime)
+
+    @staticmethod
+    def _if_range_holds(request, etag, last_modified):
+        # RFC 9110 §13.1.5: serve the range only if the client's copy is current.
+        if_range = request.headers.get("if-range")
+        return if_range is None or if_range.strip() in (etag, last_modified)
+
+    @staticmethod
+    def _unsatisfiable(size):
+        body = b"416 range not satisfiable\n"
+        return Response(416, body, [("Content-Range", f"bytes */{size}"),
+                                    ("Content-Type", "text/plain; charset=utf-8")])
+
+
+def directory_listing(url_path, folder):
+    """A small HTML page linking every entry of `folder`, names escaped."""
+    names = sorted(name + ("/" if os.path.isdir(os.path.join(folder, name)) else "")
+                   for name in os.listdir(folder) if not name.startswith("."))
+    title = html.escape(f"Index of {url_path}")
+    items = "".join(f'<li><a href="{quote(name)}">{html.escape(name)}</a></li>\n' for name in names)
+    page = f"<!doctype html>\n<meta charset=utf-8>\n<title>{title}</title>\n<h1>{title}</h1>\n<ul>\n{items}</ul>\n"
+    return Response(200, page.encode("utf-8"), [("Content-Type", "text/html; charset=utf-8")])
+
+
+class StaticFiles:
+    """Files under `root`: `/` is `index.html`, folders get a listing."""
+
+    def __init__(self, root, file_server=None):
+        self.root = root
+        self.file_server = file_server or FileServer()
+
+    def handle(self, request, url_path):
+        path = resolve(self.root, url_path)
+        if os.path.isdir(path):
+            if not url_path.endswith("/"):
+                # Relative links in the page only work below a trailing slash.
+                location = url_path + "/" + ("?" + request.query if request.query else "")
+                return Response(301, b"", [("Location", location)])
+            index = os.path.join(path, "index.html")
+            if os.path.isfile(index):
+                return self.file_server.serve_file(request, index, mime.TYPES[".html"])
+            return directory_listing(url_path, path)
+        return self.file_server.serve_file(request, path, mime.content_type(path))
