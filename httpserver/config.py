@@ -21,3 +21,4 @@ class Limits:
     body_timeout: float = 30.0  # longest silence while a body is arriving
     handshake_timeout: float = 10.0  # a TLS handshake must finish within this
     max_connections: int = 1000  # thread model: live connection threads at most
+    pool_threads: int = 16  # pool model: worker threads

@@ -31,7 +31,7 @@ class Connection:
         self.limits = limits
         self.client = client  # (address, port) of the peer
         self.secure = secure
-        self.access_log = access_log  # callable(request, response, size) or None
+        self.access_log = access_log  # callable(client, request, response, size) or None
         self.error_log = error_log  # callable(text) or None
         self.parser = RequestParser(limits)
         self.closing = False
@@ -130,7 +130,7 @@ class Connection:
         head = encode_head(response, close=close, keep_alive_header=keep_alive_header)
         body = response.body
         if self.access_log is not None:
-            self.access_log(request, response, response.body_length)
+            self.access_log(self.client, request, response, response.body_length)
         if (request is not None and request.method == "HEAD") or response.status in (204, 304):
             if isinstance(body, FileBody):
                 body.close()

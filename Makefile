@@ -1,0 +1,38 @@
+# Every target creates .venv and installs the project into it when needed, so a
+# fresh clone needs only `make lab` or `make test`.
+# On Windows (no make), see README.md for the same steps as plain commands.
+
+PYTHON ?= $(shell command -v python3 2>/dev/null || command -v python)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: lab test serve bench student clean distclean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+lab: $(STAMP)  ## open the chapters in JupyterLab
+	$(BIN)/jupyter lab notebooks/
+
+test: $(STAMP)  ## every test, then every notebook (nbval)
+	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env
+
+serve: $(STAMP)  ## the server on the default site, http://127.0.0.1:4221/
+	$(BIN)/python -m httpserver
+
+bench: $(STAMP)  ## load test every model against python -m http.server
+	$(BIN)/python -m httpserver.bench
+
+student: $(STAMP)  ## student copies of the notebooks in build/student/
+	$(BIN)/python -m httpserver.lab.student notebooks build/student
+
+clean:
+	rm -rf build .pytest_cache .hypothesis
+	find . -name __pycache__ -prune -not -path "./$(VENV)/*" -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV)

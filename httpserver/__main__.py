@@ -1,0 +1,91 @@
+"""The command line: `python -m httpserver`, like `python -m http.server`.
+
+    python -m httpserver [--host 127.0.0.1] [--port 4221] [--root data/www]
+                         [--directory data/files] [--model thread]
+                         [--tls] [--certfile F --keyfile F] [--quiet]
+
+Problems the user can fix (port in use, missing folder, unreadable
+certificate) end the program with one line on stderr and exit status 2, never a
+traceback. Ctrl-C stops the server cleanly.
+"""
+
+import argparse
+import signal
+import sys
+import threading
+
+from .accesslog import common_log_line
+from .background import DEFAULT_MODEL, MODELS, make_server
+from .config import Limits
+from .listener import StartupError
+
+
+def parse_arguments(argv):
+    parser = argparse.ArgumentParser(
+        prog="python -m httpserver",
+        description="An HTTP/1.1 and HTTPS server built from raw sockets.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=4221, help="port to listen on; 0 picks a free one (default: 4221)")
+    parser.add_argument("--root", help="folder of static files (default: data/www)")
+    parser.add_argument("--directory", help="folder behind /files/ (default: data/files)")
+    parser.add_argument("--model", choices=list(MODELS), default=DEFAULT_MODEL,
+                        help=f"how connections are served (default: {DEFAULT_MODEL})")
+    parser.add_argument("--tls", action="store_true",
+                        help="serve HTTPS; without --certfile, a local CA and certificate are made")
+    parser.add_argument("--certfile", help="PEM certificate chain for HTTPS (implies --tls)")
+    parser.add_argument("--keyfile", help="PEM private key for --certfile")
+    parser.add_argument("--max-body", type=int, default=Limits.max_body, metavar="BYTES",
+                        help=f"largest request body accepted (default: {Limits.max_body})")
+    parser.add_argument("--quiet", action="store_true", help="no access log on stderr")
+    arguments = parser.parse_args(argv)
+    if not 0 <= arguments.port <= 65535:
+        parser.error(f"--port must be between 0 and 65535, not {arguments.port}")
+    return arguments
+
+
+def main(argv=None):
+    arguments = parse_arguments(argv)
+
+    def log_access(client, request, response, size):
+        print(common_log_line(client, request, response, size), file=sys.stderr, flush=True)
+
+    def log_error(text):
+        print(text, file=sys.stderr, flush=True)
+
+    try:
+        server = make_server(
+            host=arguments.host, port=arguments.port, root=arguments.root,
+            directory=arguments.directory, model=arguments.model, tls=arguments.tls,
+            certfile=arguments.certfile, keyfile=arguments.keyfile,
+            max_body=arguments.max_body,
+            access_log=None if arguments.quiet else log_access, error_log=log_error)
+    except StartupError as error:
+        print(f"httpserver: {error}", file=sys.stderr)
+        return 2
+
+    print(f"Serving {server.root} on {server.url}/ (model: {server.model}; files: {server.directory})",
+          file=sys.stderr)
+    if server.ca_file:
+        print(f"HTTPS with a local CA. Trust it with: curl --cacert {server.ca_file} {server.url}/",
+              file=sys.stderr)
+    print("Press Ctrl-C to stop.", file=sys.stderr, flush=True)
+
+    # The server runs in a thread so the main thread can wait for Ctrl-C on
+    # every platform (a blocking select does not wake for it on Windows).
+    worker = threading.Thread(target=server.serve_forever, name="server", daemon=True)
+    worker.start()
+    stop = threading.Event()
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        while worker.is_alive() and not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    print("\nStopping...", file=sys.stderr, flush=True)
+    server.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

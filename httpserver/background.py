@@ -1,0 +1,132 @@
+"""Building a server from options, and running one in a background thread.
+
+Contract: `make_server(...)` checks the options and returns a server object of
+the chosen model, listening already, or raises `StartupError` with one line for
+the user. `serve_in_background(...)` does the same and starts it in a thread:
+
+    with serve_in_background(model="thread") as server:
+        requests.get(server.url + "/echo/hi")
+
+It returns once the port is listening; leaving the `with` block stops the
+server, joins its threads and frees the port. Notebooks and tests start servers
+this way and no other. Server threads never print: the access log and error log
+of a background server are kept in lists (`server.access_log`, `server.errors`).
+"""
+
+import importlib
+from collections import deque
+import os
+import tempfile
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+from .accesslog import common_log_line
+from .app import Application
+from .config import Limits
+from .listener import StartupError, open_listener
+from .tls import context_from_files, local_ca_context
+
+# model name → (module, class); imported when chosen
+MODELS = {
+    "iterative": ("httpserver.blocking", "IterativeServer"),
+    "thread": ("httpserver.blocking", "ThreadServer"),
+    "pool": ("httpserver.pool", "PoolServer"),
+    "select": ("httpserver.eventloop", "SelectServer"),
+}
+DEFAULT_MODEL = "thread"
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def default_folder(name):
+    """data/NAME under the current folder if it exists, else in the repository."""
+    here = Path("data") / name
+    return str(here if here.is_dir() else REPOSITORY / "data" / name)
+
+
+def server_class(model):
+    if model not in MODELS:
+        raise StartupError(f"unknown model {model!r}; choose one of: {', '.join(MODELS)}")
+    module, name = MODELS[model]
+    return getattr(importlib.import_module(module), name)
+
+
+def make_server(*, host="127.0.0.1", port=4221, root=None, directory=None, model=DEFAULT_MODEL,
+                tls=False, certfile=None, keyfile=None, limits=None, access_log=None,
+                error_log=None, ca_folder=None, **limit_overrides):
+    """A listening server of `model`, configured from the command-line options."""
+    root = root or default_folder("www")
+    directory = directory or default_folder("files")
+    if not os.path.isdir(root):
+        raise StartupError(f"root folder not found: {root}")
+    if not os.path.isdir(directory):
+        raise StartupError(f"--directory folder not found: {directory}")
+    limits = replace(limits or Limits(), **limit_overrides)
+    cls = server_class(model)
+    ssl_context = ca_file = None
+    if certfile or keyfile:
+        if not certfile:
+            raise StartupError("--keyfile needs --certfile as well")
+        ssl_context = context_from_files(certfile, keyfile)
+    elif tls:
+        folder = ca_folder or tempfile.mkdtemp(prefix="httpserver-ca-")
+        ssl_context, ca_file = local_ca_context(folder)
+    listener = open_listener(host, port)
+    server = cls(listener, Application(root, directory), limits=limits, ssl_context=ssl_context,
+                 access_log=access_log, error_log=error_log)
+    server.ca_file = ca_file
+    server.root, server.directory = root, directory
+    return server
+
+
+class BackgroundServer:
+    """A server running in a daemon thread; a context manager that stops it."""
+
+    def __init__(self, server):
+        self.server = server
+        self.host, self.port = server.address
+        self.url = server.url
+        self.ca_file = server.ca_file  # the CA to trust, when TLS made its own
+        self.model = server.model
+        self.thread = threading.Thread(target=server.serve_forever, name=f"{self.model}-server",
+                                       daemon=True)
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        """Stop the server, join its threads, free the port. Safe to call twice."""
+        if self.thread.is_alive():
+            self.server.shutdown()
+            self.thread.join(timeout=10)
+        else:
+            self.server.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    def __repr__(self):
+        return f"<BackgroundServer {self.model} {self.url}>"
+
+
+def serve_in_background(*, port=0, log_access=True, **options):
+    """Start a server on a free 127.0.0.1 port in a thread; see the module docstring.
+
+    Options are those of `make_server`: root, directory, model, tls, certfile,
+    keyfile, limits, and any `Limits` field (e.g. head_timeout=1).
+    """
+    access_lines, errors = deque(maxlen=10_000), deque(maxlen=1_000)
+
+    def record_access(client, request, response, size):
+        access_lines.append(common_log_line(client, request, response, size))
+
+    server = make_server(port=port, access_log=record_access if log_access else None,
+                         error_log=errors.append, **options)
+    background = BackgroundServer(server)
+    background.access_log = access_lines
+    background.errors = errors
+    return background.start()

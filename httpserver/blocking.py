@@ -1,0 +1,199 @@
+"""Server models with blocking sockets: one client at a time, or a thread each.
+
+Contract: `serve_connection` drives one sans-I/O `Connection` over a blocking
+socket until it closes: recv with a timeout chosen by what the connection waits
+for (idle, head or body), feed, send what comes back. `IterativeServer` calls it
+inline, so a second client waits for the first to leave: the point of chapter 5.
+`ThreadServer` gives each connection its own thread, at most
+`limits.max_connections` at once; beyond that a client gets 503 at once rather
+than waiting unseen in the listen queue.
+"""
+
+import socket
+import ssl
+import threading
+import time
+
+from .response import encode_head, text_response
+from .server import BaseServer
+
+RECEIVE_SIZE = 64 * 1024
+
+
+def error_bytes(status, reason, headers=()):
+    """A complete error response that closes the connection, as bytes."""
+    response = text_response(status, f"{status} {reason}", headers)
+    return encode_head(response, close=True) + response.body
+
+
+def send_outgoing(sock, outgoing, timeout):
+    """Send bytes and FileBody items in order; bytes next to each other go in one write."""
+    sock.settimeout(timeout)
+    pending = []
+    for item in outgoing:
+        if isinstance(item, bytes):
+            pending.append(item)
+            continue
+        if pending:
+            sock.sendall(b"".join(pending))
+            pending = []
+        with item.file:  # a FileBody: sendfile() is zero-copy on plain TCP
+            sock.sendfile(item.file, item.offset, item.length)
+    if pending:
+        sock.sendall(b"".join(pending) if len(pending) > 1 else pending[0])
+
+
+def close_gracefully(sock, linger=1.0):
+    """Close after the response has left: half-close, drain briefly, then close.
+
+    Closing while the client's unread bytes sit in our receive buffer makes the
+    kernel send RST, and the client may lose our response (RFC 9112 §9.6).
+    """
+    try:
+        if not isinstance(sock, ssl.SSLSocket):
+            sock.shutdown(socket.SHUT_WR)
+            sock.settimeout(linger)
+            deadline = time.monotonic() + linger
+            while time.monotonic() < deadline and sock.recv(RECEIVE_SIZE):
+                pass
+    except OSError:
+        pass
+    finally:
+        sock.close()
+
+
+def tls_accept(sock, context, timeout):
+    """The TLS server handshake, or None when the client cannot complete it."""
+    sock.settimeout(timeout)
+    try:
+        # A TLS client's first byte is 0x16 (a handshake record). Anything else
+        # is most likely plain HTTP: tell the user which scheme to use.
+        first = sock.recv(1, socket.MSG_PEEK)
+        if first and first != b"\x16":
+            sock.sendall(error_bytes(400, "this port speaks HTTPS: use https:// instead of http://"))
+            close_gracefully(sock)
+            return None
+        tls_sock = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        tls_sock.do_handshake()
+        return tls_sock
+    except (OSError, ValueError):  # ssl.SSLError and socket.timeout are OSErrors
+        sock.close()
+        return None
+
+
+def serve_connection(server, sock, client, register=None):
+    """Serve one connection until it closes; `register(sock)` tracks the live socket."""
+    if server.ssl_context is not None:
+        sock = tls_accept(sock, server.ssl_context, server.limits.handshake_timeout)
+        if sock is None:
+            return
+        if register:
+            register(sock)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    connection = server.new_connection(client, secure=server.ssl_context is not None)
+    peer_closed = False
+    try:
+        while not connection.closing:
+            now = time.monotonic()
+            wait = connection.deadline(now) - now
+            try:
+                if wait <= 0:
+                    raise socket.timeout
+                sock.settimeout(wait)
+                data = sock.recv(RECEIVE_SIZE)
+            except socket.timeout:
+                outgoing = connection.timed_out()
+            else:
+                peer_closed = not data
+                outgoing = connection.receive(data)
+            if outgoing:
+                send_outgoing(sock, outgoing, server.limits.body_timeout)
+    except OSError:  # reset by the peer, or a send timed out: nothing to answer
+        peer_closed = True
+    finally:
+        if peer_closed:
+            sock.close()
+        else:
+            close_gracefully(sock)
+
+
+class IterativeServer(BaseServer):
+    """One connection at a time, served by the accepting thread itself."""
+
+    model = "iterative"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._current = None
+
+    def handle_accepted(self, sock, client):
+        self._current = sock
+        if self.stopping:  # shutdown() may have run before we stored it
+            sock.close()
+            return
+        serve_connection(self, sock, client, register=self._register)
+        self._current = None
+
+    def _register(self, sock):
+        self._current = sock
+
+    def shutdown(self, timeout=10.0):
+        current = self._current
+        self._stopping.set()
+        if current is not None:
+            try:  # wakes the recv the accepting thread is blocked in
+                current.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        super().shutdown(timeout)
+
+
+class ThreadServer(BaseServer):
+    """A thread per connection, at most `limits.max_connections` at once."""
+
+    model = "thread"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.live = {}  # thread → its socket, so shutdown can wake each one
+
+    def handle_accepted(self, sock, client):
+        with self._lock:
+            if len(self.live) >= self.limits.max_connections:
+                full = True
+            else:
+                full = False
+                thread = threading.Thread(target=self._run, args=(sock, client),
+                                          name=f"http-{client[0]}:{client[1]}", daemon=True)
+                self.live[thread] = sock
+        if full:
+            try:
+                sock.send(error_bytes(503, "server busy: too many connections", [("Retry-After", "1")]))
+            except OSError:
+                pass
+            sock.close()
+            return
+        thread.start()
+
+    def _run(self, sock, client):
+        me = threading.current_thread()
+        try:
+            serve_connection(self, sock, client, register=lambda tls: self._register(me, tls))
+        finally:
+            with self._lock:
+                self.live.pop(me, None)
+
+    def _register(self, thread, sock):
+        with self._lock:
+            self.live[thread] = sock
+
+    def stop_connections(self):
+        with self._lock:
+            live = list(self.live.items())
+        for _, sock in live:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for thread, _ in live:
+            thread.join(timeout=5)

@@ -1,0 +1,187 @@
+"""Ladder (sequence) diagrams of a TCP conversation, as a plot or as text.
+
+Contract: `plot_ladder(segments)` draws the client lane on the left, the server lane
+on the right and one arrow per segment, time flowing downward; it returns the
+matplotlib Figure. `ladder_text(segments)` gives the same rows as plain text, for
+assertions and for readers without plots. Both label each arrow with its flags,
+relative seq/ack (as Wireshark shows them), payload length, and what the payload
+starts with: an HTTP request or status line, or the TLS records it carries.
+matplotlib is imported inside plot_ladder only.
+"""
+
+import re
+from typing import List, NamedTuple, Optional
+
+from .pcap import Segment, client_endpoint, connection_key, relative_sequence_numbers
+from .tlsrecords import looks_like_tls, split_records
+
+# An HTTP request line ("GET / HTTP/1.1", RFC 9112 §3) or status line ("HTTP/1.1 200 OK", §4).
+HTTP_START_LINE = re.compile(rb"^(?:[A-Z]+ \S+ HTTP/\d\.\d|HTTP/\d\.\d \d{3}[^\r\n]*)(?=\r?\n)")
+
+
+class LadderRow(NamedTuple):
+    """One arrow: when (ms since the first segment), which way, and its label."""
+
+    milliseconds: float
+    from_client: bool
+    label: str
+    segment: Segment
+
+
+def payload_summary(payload: bytes) -> str:
+    """What a payload starts with: an HTTP start line, TLS record names, or ""."""
+    match = HTTP_START_LINE.match(payload)
+    if match:
+        return match.group(0).decode("latin-1").strip()
+    if looks_like_tls(payload):
+        names = []
+        for record in split_records(payload):
+            names.extend(record.handshake_types or [record.type_name])
+        # "ApplicationData ×3" reads better than the name three times.
+        counted = []
+        for name in names:
+            if counted and counted[-1][0] == name:
+                counted[-1][1] += 1
+            else:
+                counted.append([name, 1])
+        return "TLS " + ", ".join(name if n == 1 else f"{name} ×{n}" for name, n in counted)
+    return ""
+
+
+def segment_label(segment: Segment) -> str:
+    """E.g. "PSH-ACK seq=1 ack=1 len=78  GET / HTTP/1.1" (pass relative numbers in)."""
+    parts = [segment.flags.replace(",", "-"), f"seq={segment.seq}"]
+    if segment.has("ACK"):
+        parts.append(f"ack={segment.ack}")
+    if segment.payload:
+        parts.append(f"len={len(segment.payload)}")
+    summary = payload_summary(segment.payload)
+    return " ".join(parts) + (f"  {summary}" if summary else "")
+
+
+def ladder_rows(segments: List[Segment], client_port: Optional[int] = None):
+    """(client lane name, server lane name, [LadderRow, ...]) for drawing or printing.
+
+    With client_port, only that connection is kept and that side is the client;
+    otherwise the client is the side that sent the first bare SYN.
+    """
+    if client_port is not None:
+        segments = [s for s in segments if client_port in (s.sport, s.dport)]
+    if not segments:
+        raise ValueError("no segments to draw")
+    segments = relative_sequence_numbers(sorted(segments, key=lambda s: s.time))
+    client = client_endpoint(segments)
+    if client_port is not None and client[1] != client_port:
+        client = next(s.source for s in segments if s.sport == client_port)
+    # The server is the far end of the client's first segment; with several
+    # connections, the client lane holds every port that talks to that server.
+    first = next(s for s in segments if client in (s.source, s.destination))
+    server = first.destination if first.source == client else first.source
+    several = len({connection_key(s) for s in segments}) > 1
+    start, rows = segments[0].time, []
+    for segment in segments:
+        from_client = segment.destination == server
+        label = segment_label(segment)
+        if several:  # say which connection, by its client port
+            label = f"[:{segment.sport if from_client else segment.dport}] {label}"
+        rows.append(LadderRow((segment.time - start) * 1000, from_client, label, segment))
+    client_ports = sorted({r.segment.sport if r.from_client else r.segment.dport for r in rows})
+    client_name = f"{client[0]}:{','.join(map(str, client_ports))}"
+    return client_name, f"{server[0]}:{server[1]}", rows
+
+
+def ladder_text(segments: List[Segment], client_port: Optional[int] = None) -> str:
+    """The ladder as text lines: time in ms, then an arrow with its label."""
+    client_name, server_name, rows = ladder_rows(segments, client_port)
+    width = max(len(row.label) for row in rows) + 6
+    half = width // 2
+    lines = [f"{'ms':>9}  {'client ' + client_name:<{half}}{'server ' + server_name:>{width - half}}"]
+    for row in rows:
+        if row.from_client:
+            arrow = f"-- {row.label} ".ljust(width - 1, "-") + ">"
+        else:
+            arrow = "<" + f" {row.label} --".rjust(width - 1, "-")
+        lines.append(f"{row.milliseconds:9.3f}  {arrow}")
+    return "\n".join(lines)
+
+
+def plot_ladder(segments: List[Segment], client_port: Optional[int] = None, ax=None,
+                title: str = "TCP segments between client and server", spacing: str = "auto"):
+    """Draw a ladder diagram and return the Figure.
+
+    spacing="time" puts arrows at their real times, "event" one row per segment (real
+    times on the axis ticks); "auto" picks "event" when real times would crowd labels.
+    """
+    import matplotlib.pyplot as plt
+
+    client_name, server_name, rows = ladder_rows(segments, client_port)
+    times = [row.milliseconds for row in rows]
+    if spacing == "auto":
+        # Real times only when every gap leaves room for a label (half an average gap).
+        gaps = [b - a for a, b in zip(times, times[1:])]
+        average_gap = (times[-1] - times[0]) / max(len(gaps), 1)
+        spacing = "time" if gaps and average_gap > 0 and min(gaps) >= 0.5 * average_gap else "event"
+    if spacing == "time":
+        positions, step = times, (times[-1] - times[0]) / max(len(rows) - 1, 1) or 1.0
+    else:
+        positions, step = list(range(len(rows))), 1.0
+
+    if ax is None:
+        figure, ax = plt.subplots(figsize=(10, 1.6 + 0.42 * len(rows)))
+    else:
+        figure = ax.figure
+    client_x, server_x = 0.0, 1.0
+    drop = 0.3 * step  # the slant is only for the eye: on loopback, transit takes microseconds
+    for lane in (client_x, server_x):
+        ax.plot([lane, lane], [positions[0] - 0.8 * step, positions[-1] + 1.2 * step],
+                color="0.55", linewidth=2, zorder=1)
+    # One colour per direction; with several connections, one colour per connection.
+    connection_colors = {}
+    for row in rows:
+        connection_colors.setdefault(connection_key(row.segment), f"C{len(connection_colors) % 10}")
+    several = len(connection_colors) > 1
+    for y, row in zip(positions, rows):
+        start, end = (client_x, server_x) if row.from_client else (server_x, client_x)
+        if row.segment.has("RST"):
+            color = "tab:red"
+        elif several:
+            color = connection_colors[connection_key(row.segment)]
+        else:
+            color = "tab:blue" if row.from_client else "tab:orange"
+        ax.annotate("", xy=(end, y + drop), xytext=(start, y),
+                    arrowprops=dict(arrowstyle="-|>", color=color, linewidth=1.3), zorder=2)
+        bold = row.segment.has("SYN") or row.segment.has("FIN") or bool(row.segment.payload)
+        ax.text(0.5, y - 0.04 * step, row.label, ha="center", va="bottom", fontsize=8.5,
+                color=color, fontweight="bold" if bold else "normal", zorder=3)
+    if spacing == "event":
+        _mark_long_pauses(ax, positions, times)
+
+    ax.set_xlim(-0.12, 1.12)
+    ax.set_ylim(positions[-1] + 1.2 * step, positions[0] - 0.8 * step)  # time flows down
+    ax.set_xticks([client_x, server_x])
+    ax.set_xticklabels([f"client\n{client_name}", f"server\n{server_name}"], fontsize=10)
+    ax.xaxis.tick_top()
+    if spacing == "event":
+        ax.set_yticks(positions)
+        ax.set_yticklabels([f"{t:.3f}" for t in times], fontsize=8)
+        ax.set_ylabel("time since first segment (ms)\none row per segment, not to scale")
+    else:
+        ax.set_ylabel("time since first segment (ms)")
+    for side in ("left", "right", "bottom", "top"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(title, fontsize=12, pad=12)
+    figure.tight_layout()
+    return figure
+
+
+def _mark_long_pauses(ax, positions, times) -> None:
+    """Rows hide real time; write "+40.2 ms" where one gap dwarfs the others."""
+    gaps = sorted(b - a for a, b in zip(times, times[1:]))
+    if not gaps:
+        return
+    typical = gaps[len(gaps) // 2]
+    for i in range(1, len(times)):
+        gap = times[i] - times[i - 1]
+        if gap >= 5.0 and gap > 10 * typical:  # e.g. a 40 ms delayed ACK
+            ax.text(-0.02, positions[i] - 0.55, f"+{gap:.1f} ms", ha="right", va="center",
+                    fontsize=8, style="italic", color="0.35")

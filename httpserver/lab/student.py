@@ -1,0 +1,150 @@
+"""The student-copy generator: notebooks with the answers taken out.
+
+    python -m httpserver.lab.student [notebooks_dir] [out_dir]
+
+reads every `*.ipynb` in notebooks_dir (default `notebooks`) and writes a copy of
+each to out_dir (default `build/student`), changed in three ways:
+
+- In a code cell, every region from a line containing `### BEGIN SOLUTION` to
+  the line containing `### END SOLUTION`, both included, becomes one line
+  `raise NotImplementedError`, indented like the BEGIN line. (In a Markdown
+  cell it becomes "*Your answer here.*") These are nbgrader's markers, so
+  instructors who use nbgrader can keep using it.
+- A cell whose first line is `### HIDDEN` is dropped: that is where
+  instructor-only notes and cells go.
+- Outputs and execution counts are cleared.
+
+A BEGIN without its END, an END without a BEGIN, or a BEGIN inside a region
+raises `SolutionMarkerError` naming the notebook and the cell index (counted
+from 0), and nothing is written. Nothing here runs the notebooks.
+"""
+
+import argparse
+import copy
+import sys
+from pathlib import Path
+
+BEGIN = "### BEGIN SOLUTION"
+END = "### END SOLUTION"
+HIDDEN = "### HIDDEN"
+CODE_PLACEHOLDER = "raise NotImplementedError"
+MARKDOWN_PLACEHOLDER = "*Your answer here.*"
+
+
+class SolutionMarkerError(ValueError):
+    """The solution markers in a cell do not pair up."""
+
+
+def strip_solutions(source, placeholder=CODE_PLACEHOLDER, where="this cell"):
+    """Replace each BEGIN...END SOLUTION region of `source` with `placeholder`.
+
+    Returns the new source and the number of regions replaced.
+    """
+    kept = []
+    begin_line = None  # the line number of the open BEGIN marker, while inside a region
+    regions = 0
+    for number, line in enumerate(source.splitlines(keepends=True), start=1):
+        if BEGIN in line:
+            if begin_line is not None:
+                raise SolutionMarkerError(
+                    "%s: `%s` on line %d comes before the `%s` of the region opened on line %d"
+                    % (where, BEGIN, number, END, begin_line))
+            begin_line = number
+            indent = line[:len(line) - len(line.lstrip())]
+            kept.append(indent + placeholder)
+        elif END in line:
+            if begin_line is None:
+                raise SolutionMarkerError("%s: `%s` on line %d has no `%s` before it"
+                                          % (where, END, number, BEGIN))
+            begin_line = None
+            regions += 1
+            # The END line's own line break (none on a last line) ends the placeholder.
+            kept.append(line[len(line.rstrip("\r\n")):])
+        elif begin_line is None:
+            kept.append(line)
+    if begin_line is not None:
+        raise SolutionMarkerError("%s: `%s` on line %d has no `%s` after it"
+                                  % (where, BEGIN, begin_line, END))
+    return "".join(kept), regions
+
+
+def is_hidden(cell):
+    """True when the cell's first line is `### HIDDEN`: it stays out of student copies."""
+    first_line = cell.source.split("\n", 1)[0]
+    return first_line.strip() == HIDDEN
+
+
+def make_student_copy(notebook, name="notebook"):
+    """A student copy of an nbformat notebook (the original is left unchanged).
+
+    Returns the copy, the number of answers removed and the number of hidden cells dropped.
+    """
+    student = copy.deepcopy(notebook)
+    cells = []
+    answers = 0
+    for index, cell in enumerate(student.cells):
+        if is_hidden(cell):
+            continue
+        where = "%s, cell %d" % (name, index)  # the index in the instructor's notebook
+        placeholder = CODE_PLACEHOLDER if cell.cell_type == "code" else MARKDOWN_PLACEHOLDER
+        cell.source, regions = strip_solutions(cell.source, placeholder, where)
+        answers += regions
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        cells.append(cell)
+    student.cells = cells
+    return student, answers, len(notebook.cells) - len(cells)
+
+
+def write_student_copies(notebooks_dir="notebooks", out_dir="build/student"):
+    """Write a student copy of every notebook in notebooks_dir to out_dir; return their paths.
+
+    Every notebook is converted before any is written, so a marker error writes nothing.
+    """
+    import nbformat
+
+    notebooks_dir, out_dir = Path(notebooks_dir), Path(out_dir)
+    if not notebooks_dir.is_dir():
+        raise FileNotFoundError("no notebooks folder at %s" % notebooks_dir)
+    if out_dir.resolve() == notebooks_dir.resolve():
+        # Writing over the originals would delete every answer for good.
+        raise ValueError("the output folder must not be the notebooks folder (%s)" % out_dir)
+
+    copies = []
+    for path in sorted(notebooks_dir.glob("*.ipynb")):
+        notebook = nbformat.read(str(path), as_version=4)
+        copies.append((path.name,) + make_student_copy(notebook, name=str(path)))
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for file_name, student, answers, hidden in copies:
+        target = out_dir / file_name
+        nbformat.write(student, str(target))
+        print("wrote %s (%d answer%s removed, %d hidden cell%s dropped)"
+              % (target, answers, "" if answers == 1 else "s", hidden, "" if hidden == 1 else "s"))
+        written.append(target)
+    if not written:
+        print("no notebooks in %s" % notebooks_dir)
+    return written
+
+
+def main(argv=None):
+    """The command line; returns the exit status (0 when every copy was written)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m httpserver.lab.student",
+        description="Write student copies of the notebooks, with the answers removed.")
+    parser.add_argument("notebooks_dir", nargs="?", default="notebooks")
+    parser.add_argument("out_dir", nargs="?", default="build/student")
+    args = parser.parse_args(argv)
+    try:
+        write_student_copies(args.notebooks_dir, args.out_dir)
+    except (ValueError, OSError) as error:
+        # Marker errors, a missing folder, a notebook that is not JSON: one line, no traceback.
+        print("error: %s" % error, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

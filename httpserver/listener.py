@@ -1,0 +1,47 @@
+"""Opening the listening socket, with errors a learner can act on.
+
+Contract: `open_listener(host, port)` returns a bound, listening, non-blocking
+socket (IPv4 or IPv6, whichever `host` names) or raises `StartupError` with a
+one-line message.
+"""
+
+import errno
+import os
+import socket
+
+
+class StartupError(Exception):
+    """The server cannot start; the message says why in one line."""
+
+
+def open_listener(host, port, backlog=1024):
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise StartupError(f"cannot listen on {host!r}: {error.strerror}") from None
+    family, kind, protocol, _, address = infos[0]
+    listener = socket.socket(family, kind, protocol)
+    try:
+        if os.name != "nt":
+            # Lets a restarted server bind while old connections sit in TIME_WAIT.
+            # Not on Windows, where it would let two servers share one port.
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(address)
+        listener.listen(backlog)
+        listener.setblocking(False)
+    except OSError as error:
+        listener.close()
+        if error.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
+            raise StartupError(
+                f"port {port} on {host} is already in use: stop the other server "
+                f"or choose another port with --port") from None
+        if error.errno in (errno.EACCES, getattr(errno, "WSAEACCES", -1)):
+            raise StartupError(f"not allowed to listen on {host}:{port} (ports below 1024 need privileges)") from None
+        raise StartupError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    return listener
+
+
+def describe_address(address):
+    """"127.0.0.1:4221" or "[::1]:4221" from a socket address."""
+    host, port = address[0], address[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
