@@ -173,16 +173,17 @@ class RequestParser:
                 return CONNECTION_CLOSED
             return NEED_DATA
 
+        end = buffer.find(b"\r\n\r\n", max(0, self._checked - 3))
         # §2.2: a bare LF is not a line ending we accept; refusing it keeps us
-        # from disagreeing with a proxy about where the head ends.
-        newline = buffer.find(b"\n", self._checked)
+        # from disagreeing with a proxy about where the head ends. Only the head
+        # is checked: what follows it may be a body, where any byte is fine.
+        head_end = len(buffer) if end == -1 else end + 4
+        newline = buffer.find(b"\n", self._checked, head_end)
         while newline != -1:
             if newline == 0 or buffer[newline - 1] != 0x0D:
                 raise HTTPError(400, "bare LF in the request head; lines end with CRLF (RFC 9112 §2.2)")
-            newline = buffer.find(b"\n", newline + 1)
-
-        end = buffer.find(b"\r\n\r\n", max(0, self._checked - 3))
-        self._checked = len(buffer)
+            newline = buffer.find(b"\n", newline + 1, head_end)
+        self._checked = head_end
         if end == -1:
             first_line_end = buffer.find(b"\r\n")
             if first_line_end == -1 and len(buffer) > self.limits.max_request_line:

@@ -232,3 +232,11 @@ def test_fragments_of_http_never_crash(fragments):
         events_of(b"".join(fragments), split=5, eof=True)
     except HTTPError as error:
         assert 400 <= error.status < 600
+
+
+def test_body_bytes_are_not_checked_as_head_lines():
+    """A body may hold bare LFs; only the head must use CRLF."""
+    [(request, body)] = requests_of(b"POST /f HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\na\nb\n\nc")
+    assert body == b"a\nb\n\nc"
+    [(request, body)] = requests_of(b"POST /f HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n\n\n", split=1)
+    assert body == b"\n\n"

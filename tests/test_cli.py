@@ -1,0 +1,163 @@
+"""The command line, run as a user runs it: a real process, real signals."""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from conftest import DATA, REPOSITORY
+
+PYTHON = sys.executable
+
+
+def run(*arguments, timeout=20):
+    return subprocess.run([PYTHON, "-m", "httpserver", *arguments], capture_output=True,
+                          text=True, timeout=timeout, cwd=REPOSITORY)
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class RunningServer:
+    """`python -m httpserver` in a child process; stopped with Ctrl-C (SIGINT)."""
+
+    def __init__(self, *arguments):
+        self.port = free_port()
+        self.process = subprocess.Popen(
+            [PYTHON, "-m", "httpserver", "--port", str(self.port), *arguments],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPOSITORY)
+        self.banner = ""
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # the banner's last line says it is ready
+            line = self.process.stderr.readline()
+            if not line:
+                break
+            self.banner += line
+            if "Ctrl-C" in line:
+                return
+        self.stop()
+        raise AssertionError(f"server did not start: {self.banner}")
+
+    def stop(self):
+        """Ctrl-C, then wait; returns (exit status, rest of stderr)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+        try:
+            _, rest = self.process.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            _, rest = self.process.communicate()
+        return self.process.returncode, rest
+
+
+def test_help_lists_every_option():
+    result = run("--help")
+    assert result.returncode == 0
+    for option in ("--host", "--port", "--root", "--directory", "--model", "--tls", "--certfile", "--keyfile", "--quiet"):
+        assert option in result.stdout
+
+
+def test_missing_root_is_one_line():
+    result = run("--port", "0", "--root", "no/such/folder")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "httpserver: root folder not found: no/such/folder"
+
+
+def test_port_in_use_is_one_line():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("--port", str(port))
+    assert result.returncode == 2
+    assert "already in use" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unreadable_certificate_is_one_line(tmp_path):
+    bogus = tmp_path / "cert.pem"
+    bogus.write_text("not a certificate")
+    result = run("--port", "0", "--certfile", str(bogus), "--keyfile", str(bogus))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "certificate" in result.stderr
+    result = run("--port", "0", "--certfile", str(tmp_path / "missing.pem"))
+    assert result.returncode == 2 and "not found" in result.stderr
+
+
+def test_bad_model_and_port_are_refused():
+    assert run("--model", "magic").returncode == 2
+    assert run("--port", "70000").returncode == 2
+
+
+@pytest.mark.skipif(os.name == "nt", reason="SIGINT to a child is not Ctrl-C on Windows")
+def test_serves_logs_and_stops_on_ctrl_c(tmp_path):
+    files = tmp_path / "files"
+    files.mkdir()
+    server = RunningServer("--directory", str(files))
+    try:
+        base = f"http://127.0.0.1:{server.port}"
+        assert "Serving" in server.banner
+        assert requests.get(base + "/echo/cli", timeout=5).text == "cli"
+        assert requests.post(base + "/files/up.txt", data=b"data", timeout=5).status_code == 201
+        assert (files / "up.txt").read_bytes() == b"data"
+    finally:
+        status, log = server.stop()
+    assert status == 0 and "Traceback" not in log
+    assert re.search(r'127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d \+0000\] "GET /echo/cli HTTP/1\.1" 200 \d+', log)
+
+
+@pytest.mark.skipif(os.name == "nt", reason="SIGINT to a child is not Ctrl-C on Windows")
+def test_quiet_and_tls_from_the_command_line():
+    server = RunningServer("--tls", "--quiet", "--model", "select")
+    try:
+        match = re.search(r"--cacert (\S+)", server.banner)
+        assert match, server.banner
+        response = requests.get(f"https://127.0.0.1:{server.port}/echo/tls", verify=match.group(1), timeout=10)
+        assert response.text == "tls"
+    finally:
+        status, log = server.stop()
+    assert status == 0 and '"GET' not in log  # --quiet: no access log
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+@pytest.mark.skipif(os.name == "nt", reason="SIGINT to a child is not Ctrl-C on Windows")
+def test_curl_as_a_client(tmp_path):
+    files = tmp_path / "files"
+    files.mkdir()
+    upload = tmp_path / "upload.bin"
+    upload.write_bytes(os.urandom(100_000))
+    server = RunningServer("--directory", str(files), "--quiet")
+    base = f"http://127.0.0.1:{server.port}"
+
+    def curl(*arguments):
+        return subprocess.run(["curl", "--silent", "--show-error", "--max-time", "10", *arguments],
+                              capture_output=True, timeout=20)
+
+    try:
+        assert curl(base + "/echo/curl").stdout == b"curl"
+        head = curl("--head", base + "/").stdout.decode()
+        assert head.startswith("HTTP/1.1 200 OK") and "content-type: text/html" in head.lower()
+        assert curl("--compressed", base + "/about.txt").stdout == (DATA / "www" / "about.txt").read_bytes()
+        written = curl("--write-out", "%{http_code}", "--data-binary", f"@{upload}", base + "/files/copy.bin")
+        assert written.stdout == b"201"
+        assert (files / "copy.bin").read_bytes() == upload.read_bytes()
+        assert curl(base + "/files/copy.bin").stdout == upload.read_bytes()
+        assert curl("--range", "0-9", base + "/files/copy.bin").stdout == upload.read_bytes()[:10]
+        # Two URLs in one curl: the second reuses the connection (keep-alive).
+        both = curl("--verbose", base + "/echo/a", base + "/echo/b")
+        assert both.stdout == b"ab"
+        assert b"Re-using existing connection" in both.stderr or b"Reusing" in both.stderr
+        missing = curl("--write-out", "%{http_code}", "--output", os.devnull, base + "/missing")
+        assert missing.stdout == b"404"
+    finally:
+        server.stop()

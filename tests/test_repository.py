@@ -1,0 +1,85 @@
+"""Promises the repository makes: one environment, clean notebooks, no secrets."""
+
+import ast
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPOSITORY
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    tomllib = None
+
+
+def requirement_names(requirements):
+    return {re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].strip().lower() for requirement in requirements}
+
+
+@pytest.mark.skipif(tomllib is None, reason="tomllib needs Python 3.11")
+def test_environment_yml_lists_the_same_packages_as_pyproject():
+    project = tomllib.loads((REPOSITORY / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    extras = project["optional-dependencies"]
+    wanted = requirement_names(extras["notebooks"]) | requirement_names(extras["test"])
+    wanted.discard("httpserver")  # the test extra includes the notebook extra by name
+    listed = set()
+    text = (REPOSITORY / "environment.yml").read_text(encoding="utf-8")
+    dependencies = text.split("dependencies:", 1)[1]
+    for line in dependencies.splitlines():
+        match = re.match(r"  - ([A-Za-z0-9_.\-]+)", line)  # conda packages, not pip's "-e ."
+        if match and match.group(1) not in ("python", "pip"):
+            listed.add(match.group(1).lower())
+    assert listed == wanted
+
+
+def test_server_package_uses_only_the_standard_library():
+    """The server runs on a bare Python; only httpserver.lab may use more (lazily)."""
+    allowed_third_party = {"trustme"}  # imported inside a function, only for --tls without files
+    for path in (REPOSITORY / "httpserver").glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                assert top in sys.stdlib_module_names or top in allowed_third_party or top == "httpserver", (path.name, name)
+
+
+def test_only_io_modules_import_socket_selectors_or_ssl():
+    io_modules = {"blocking.py", "pool.py", "eventloop.py", "server.py", "listener.py", "tls.py", "bench.py", "workers.py"}
+    for path in (REPOSITORY / "httpserver").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if re.search(r"^import (socket|selectors|ssl)\b", text, re.MULTILINE):
+            assert path.name in io_modules, path.name
+
+
+def test_notebooks_are_committed_without_outputs():
+    for path in sorted((REPOSITORY / "notebooks").glob("*.ipynb")):
+        notebook = json.loads(path.read_text(encoding="utf-8"))
+        for index, cell in enumerate(notebook["cells"]):
+            if cell["cell_type"] == "code":
+                assert not cell.get("outputs") and cell.get("execution_count") is None, f"{path.name} cell {index}"
+
+
+def test_no_private_key_is_tracked():
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPOSITORY, capture_output=True, text=True)
+    if tracked.returncode != 0:
+        pytest.skip("not a git checkout")
+    for name in tracked.stdout.splitlines():
+        path = REPOSITORY / name
+        if path.is_file() and path.stat().st_size < 1_000_000:
+            assert b"PRIVATE " + b"KEY-----" not in path.read_bytes(), name
+
+
+def test_readme_starts_with_the_two_commands():
+    readme = (REPOSITORY / "README.md").read_text(encoding="utf-8")
+    first_commands = readme[:3000]
+    assert "make lab" in first_commands and "make test" in first_commands
