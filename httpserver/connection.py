@@ -19,7 +19,7 @@ from .errors import HTTPError
 from .parser import (
     CONNECTION_CLOSED, END_OF_MESSAGE, NEED_DATA, Data, Request, RequestParser,
 )
-from .response import CONTINUE, FileBody, encode_head, text_response
+from .response import CONTINUE, FileBody, encode_head, error_response, text_response
 
 
 class Connection:
@@ -58,7 +58,7 @@ class Connection:
             except HTTPError as error:
                 # The peer broke the protocol: answer once, then close (RFC 9112 §9.3).
                 self.closing = True
-                outgoing.extend(self._send(self.request, self._error_response(error), close=True))
+                outgoing.extend(self._send(self.request, error_response(error), close=True))
                 break
             if event is NEED_DATA:
                 break
@@ -90,7 +90,7 @@ class Connection:
         if self.waiting_for == "idle":
             return []  # a quiet keep-alive connection just ends (RFC 9112 §9.5)
         error = HTTPError(408, f"request not received in time (waited for its {self.waiting_for})")
-        return self._send(self.request, self._error_response(error), close=True)
+        return self._send(self.request, error_response(error), close=True)
 
     def deadline(self, now):
         """When the current wait ends, as a time.monotonic() value."""
@@ -107,7 +107,7 @@ class Connection:
         try:
             response = self.app.handle(request)
         except HTTPError as error:
-            response = self._error_response(error)
+            response = error_response(error)
             if error.close:
                 self.closing = True
         except Exception:
@@ -119,10 +119,6 @@ class Connection:
             self.closing = True
         self.requests_served += 1
         return self._send(request, response, close=self.closing)
-
-    @staticmethod
-    def _error_response(error):
-        return text_response(error.status, f"{error.status} {error.reason}", error.headers)
 
     def _send(self, request, response, close):
         """The wire form of `response`: one bytes object, or head then a FileBody."""

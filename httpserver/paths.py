@@ -3,11 +3,14 @@
 Contract: `resolve(base, url_path)` returns an absolute file system path inside
 `base`, or raises `HTTPError`. Each segment is percent-decoded on its own, so an
 encoded slash (`%2f`) cannot join two segments into `../`; dot segments, NUL,
-backslashes and drive letters are refused outright; and the real path (symlinks
-followed) must still lie inside the real `base`.
+backslashes and drive letters are refused outright; and no symbolic link may
+lead out: where a link is met, the real path (links followed) must still lie
+inside the real `base`.
 """
 
+import functools
 import os
+import stat
 from urllib.parse import unquote
 
 from .errors import HTTPError
@@ -20,7 +23,7 @@ def decode_segments(url_path):
         if not raw:
             continue  # "//" and the leading "/" add nothing
         try:
-            segment = unquote(raw, errors="strict")
+            segment = unquote(raw, errors="strict") if "%" in raw else raw
         except UnicodeDecodeError:
             raise HTTPError(400, "the path is not valid UTF-8 once decoded", close=False)
         if segment in (".", ".."):
@@ -35,12 +38,34 @@ def decode_segments(url_path):
     return segments
 
 
+@functools.lru_cache(maxsize=64)
+def real_folder(base):
+    """`base` with every symbolic link resolved (computed once per folder)."""
+    return os.path.realpath(base)
+
+
 def resolve(base, url_path):
     """The file system path for `url_path` under the folder `base`."""
-    real_base = os.path.realpath(base)
-    candidate = os.path.join(real_base, *decode_segments(url_path))
+    real_base = real_folder(base)
+    segments = decode_segments(url_path)
+    candidate = os.path.join(real_base, *segments)
+    # The segments cannot climb, so only a symbolic link can lead out. Looking
+    # at each component below the base (lstat) is much cheaper than realpath,
+    # which we need only when a link is actually there.
+    path = real_base
+    for segment in segments:
+        path = os.path.join(path, segment)
+        try:
+            mode = os.lstat(path).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            return candidate  # the rest does not exist yet (an upload, or a 404)
+        except OSError:
+            break
+        if stat.S_ISLNK(mode):
+            break
+    else:
+        return candidate
     real = os.path.realpath(candidate)
     if real != real_base and not real.startswith(real_base.rstrip(os.sep) + os.sep):
-        # Only a symbolic link can get here: it points outside the folder.
         raise HTTPError(404, "not found", close=False)
     return real

@@ -13,9 +13,15 @@ from http import HTTPStatus
 
 SERVER_NAME = "httpserver/0.1"
 
+# RFC 9110 renamed a few phrases that older Pythons' HTTPStatus still spells
+# the RFC 2616 way ("Request Entity Too Large"); the phrase is free text, but
+# we say what the current RFC says.
+RFC_9110_PHRASES = {413: "Content Too Large", 414: "URI Too Long", 416: "Range Not Satisfiable",
+                    422: "Unprocessable Content"}
+
 # RFC 9110 §15: the reason phrase of every status, encoded once.
 _STATUS_LINES = {
-    status.value: f"HTTP/1.1 {status.value} {status.phrase}\r\n".encode("ascii")
+    status.value: f"HTTP/1.1 {status.value} {RFC_9110_PHRASES.get(status.value, status.phrase)}\r\n".encode("ascii")
     for status in HTTPStatus
 }
 # RFC 9110 §8.6: no Content-Length on 1xx and 204; a 304 has no body at all.
@@ -72,6 +78,11 @@ def text_response(status, text, headers=()):
     return Response(status, (text + "\n").encode("utf-8"), headers, "text/plain; charset=utf-8")
 
 
+def error_response(error):
+    """The response for an `HTTPError`: its status, headers and reason as plain text."""
+    return text_response(error.status, f"{error.status} {error.reason}", error.headers)
+
+
 _date_cache = (0, b"")
 
 
@@ -86,6 +97,22 @@ def http_date_now():
     return value
 
 
+# Most responses repeat the same few fields (Content-Type: text/plain, ...):
+# each distinct field is encoded once and remembered, up to a bound.
+_encoded_fields = {}
+MAX_ENCODED_FIELDS = 4096
+
+
+def _encode_field(name, value):
+    if "\r" in value or "\n" in value:  # a bug of ours, never the client's
+        raise ValueError(f"line break in response header {name}")
+    line = f"{name}: {value}\r\n".encode("latin-1")
+    if len(_encoded_fields) >= MAX_ENCODED_FIELDS:
+        _encoded_fields.clear()
+    _encoded_fields[(name, value)] = line
+    return line
+
+
 def encode_head(response, *, close=False, keep_alive_header=False):
     """The status line and header section of `response`, ending in the blank line.
 
@@ -95,10 +122,11 @@ def encode_head(response, *, close=False, keep_alive_header=False):
     status = response.status
     status_line = _STATUS_LINES.get(status) or f"HTTP/1.1 {status} Unknown\r\n".encode("ascii")
     parts = [status_line, b"Date: ", http_date_now(), b"\r\nServer: " + SERVER_NAME.encode() + b"\r\n"]
-    for name, value in response.headers:
-        if "\r" in value or "\n" in value:  # a bug of ours, never the client's
-            raise ValueError(f"line break in response header {name}")
-        parts.append(f"{name}: {value}\r\n".encode("latin-1"))
+    for field in response.headers:
+        line = _encoded_fields.get(field)
+        if line is None:
+            line = _encode_field(*field)
+        parts.append(line)
     if status not in _NO_BODY_STATUSES:
         parts.append(b"Content-Length: %d\r\n" % response.body_length)
     if close:

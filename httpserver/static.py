@@ -14,6 +14,7 @@ import os
 import threading
 from collections import OrderedDict
 from email.utils import formatdate
+from stat import S_ISDIR
 from urllib.parse import quote
 
 from . import mime
@@ -23,10 +24,20 @@ from .paths import resolve
 from .response import FileBody, Response
 
 
+def stat_or_error(path):
+    """os.stat(path), with the errors a client should see."""
+    try:
+        return os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise HTTPError(404, "not found", close=False)
+    except PermissionError:
+        raise HTTPError(403, "permission denied", close=False)
+
+
 class CachedFile:
     """A small file's bytes, its validators, and its gzip form once asked for."""
 
-    __slots__ = ("mtime_ns", "size", "data", "etag", "last_modified", "_gzipped")
+    __slots__ = ("mtime_ns", "size", "data", "etag", "last_modified", "_gzipped", "_fields")
 
     def __init__(self, stat, data):
         self.mtime_ns = stat.st_mtime_ns
@@ -35,6 +46,21 @@ class CachedFile:
         self.etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
         self.last_modified = formatdate(stat.st_mtime, usegmt=True)
         self._gzipped = None
+        self._fields = {}
+
+    def fields(self, content_type, gzipped):
+        """The header fields of a 200 for this file, built once per variant."""
+        fields = self._fields.get((content_type, gzipped))
+        if fields is None:
+            fields = [("Content-Type", content_type), ("Last-Modified", self.last_modified),
+                      ("ETag", self.etag[:-1] + '-gz"' if gzipped else self.etag),
+                      ("Accept-Ranges", "bytes")]
+            if mime.compressible(content_type):
+                fields.append(("Vary", "Accept-Encoding"))
+            if gzipped:
+                fields.append(("Content-Encoding", "gzip"))
+            self._fields[(content_type, gzipped)] = fields
+        return fields
 
     @property
     def gzipped(self):
@@ -82,13 +108,10 @@ class FileServer:
     def __init__(self, cache=None):
         self.cache = cache or FileCache()
 
-    def serve_file(self, request, path, content_type):
-        try:
-            stat = os.stat(path)
-        except (FileNotFoundError, NotADirectoryError):
-            raise HTTPError(404, "not found", close=False)
-        except PermissionError:
-            raise HTTPError(403, "permission denied", close=False)
+    def serve_file(self, request, path, content_type, stat=None):
+        """GET or HEAD of the file at `path` (`stat`: its os.stat, if known)."""
+        if stat is None:
+            stat = stat_or_error(path)
         if stat.st_size <= self.cache.max_file:
             try:
                 entry = self.cache.get(path, stat)
@@ -101,30 +124,22 @@ class FileServer:
 
     def _respond(self, request, entry, content_type):
         headers = request.headers
-        compress = mime.compressible(content_type)
         range_header = headers.get("range") if request.method == "GET" else None
-        use_gzip = compress and range_header is None and accepts_gzip(headers.get("accept-encoding"))
-        etag = entry.etag[:-1] + '-gz"' if use_gzip else entry.etag
-        fields = [("Content-Type", content_type), ("Last-Modified", entry.last_modified),
-                  ("ETag", etag), ("Accept-Ranges", "bytes")]
-        if compress:
-            fields.append(("Vary", "Accept-Encoding"))
-
-        not_modified = self._not_modified(request, [entry.etag, etag], entry.mtime_ns / 1e9)
-        if not_modified:
-            return Response(304, b"", fields)
+        use_gzip = (range_header is None and mime.compressible(content_type)
+                    and accepts_gzip(headers.get("accept-encoding")))
+        fields = entry.fields(content_type, use_gzip)
+        etag = fields[2][1]
+        if self._not_modified(request, [entry.etag, etag], entry.mtime_ns / 1e9):
+            return Response(304, b"", [field for field in fields if field[0] != "Content-Encoding"])
         if range_header is not None and self._if_range_holds(request, entry.etag, entry.last_modified):
             chosen = parse_range(range_header, entry.size)
             if chosen == "unsatisfiable":
                 return self._unsatisfiable(entry.size)
             if chosen is not None:
                 start, end = chosen
-                fields.append(("Content-Range", f"bytes {start}-{end}/{entry.size}"))
+                fields = fields + [("Content-Range", f"bytes {start}-{end}/{entry.size}")]
                 return Response(206, entry.data[start : end + 1], fields)
-        if use_gzip:
-            fields.append(("Content-Encoding", "gzip"))
-            return Response(200, entry.gzipped, fields)
-        return Response(200, entry.data, fields)
+        return Response(200, entry.gzipped if use_gzip else entry.data, fields)
 
     def _respond_large(self, request, path, content_type):
         try:
@@ -202,7 +217,8 @@ class StaticFiles:
 
     def handle(self, request, url_path):
         path = resolve(self.root, url_path)
-        if os.path.isdir(path):
+        stat = stat_or_error(path)
+        if S_ISDIR(stat.st_mode):
             if not url_path.endswith("/"):
                 # Relative links in the page only work below a trailing slash.
                 location = url_path + "/" + ("?" + request.query if request.query else "")
@@ -211,4 +227,4 @@ class StaticFiles:
             if os.path.isfile(index):
                 return self.file_server.serve_file(request, index, mime.TYPES[".html"])
             return directory_listing(url_path, path)
-        return self.file_server.serve_file(request, path, mime.content_type(path))
+        return self.file_server.serve_file(request, path, mime.content_type(path), stat)

@@ -65,7 +65,10 @@ def exchange(server, data, *, timeout=3.0, close_after=True):
 
 def visible(data, limit=2000):
     """Bytes as text with CR and LF shown as ␍ and ␊, for printing raw HTTP."""
-    text = data[:limit].decode("latin-1")
+    try:  # our error bodies are UTF-8 ("RFC 9112 §2.2"); other bytes show as Latin-1
+        text = data[:limit].decode("utf-8")
+    except UnicodeDecodeError:
+        text = data[:limit].decode("latin-1")
     text = text.replace("\r", "␍").replace("\n", "␊\n")
     return text + (f"\n… ({len(data) - limit} more bytes)" if len(data) > limit else "")
 

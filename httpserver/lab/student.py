@@ -44,7 +44,7 @@ def strip_solutions(source, placeholder=CODE_PLACEHOLDER, where="this cell"):
     begin_line = None  # the line number of the open BEGIN marker, while inside a region
     regions = 0
     for number, line in enumerate(source.splitlines(keepends=True), start=1):
-        if BEGIN in line:
+        if line.strip().startswith(BEGIN):  # a marker is a line of its own, not prose
             if begin_line is not None:
                 raise SolutionMarkerError(
                     "%s: `%s` on line %d comes before the `%s` of the region opened on line %d"
@@ -52,7 +52,7 @@ def strip_solutions(source, placeholder=CODE_PLACEHOLDER, where="this cell"):
             begin_line = number
             indent = line[:len(line) - len(line.lstrip())]
             kept.append(indent + placeholder)
-        elif END in line:
+        elif line.strip().startswith(END):
             if begin_line is None:
                 raise SolutionMarkerError("%s: `%s` on line %d has no `%s` before it"
                                           % (where, END, number, BEGIN))
