@@ -2,7 +2,7 @@
 
     python -m httpserver [--host 127.0.0.1] [--port 4221] [--root data/www]
                          [--directory data/files] [--model thread]
-                         [--tls] [--certfile F --keyfile F] [--quiet]
+                         [--tls] [--certfile F --keyfile F] [--workers N] [--quiet]
 
 Problems the user can fix (port in use, missing folder, unreadable
 certificate) end the program with one line on stderr and exit status 2, never a
@@ -12,12 +12,15 @@ traceback. Ctrl-C stops the server cleanly.
 import argparse
 import signal
 import sys
+import tempfile
 import threading
 
 from .accesslog import common_log_line
 from .background import DEFAULT_MODEL, MODELS, make_server
 from .config import Limits
 from .listener import StartupError
+from .tls import local_ca_files
+from .workers import start_workers, stop_workers, workers_supported
 
 
 def parse_arguments(argv):
@@ -36,10 +39,15 @@ def parse_arguments(argv):
     parser.add_argument("--keyfile", help="PEM private key for --certfile")
     parser.add_argument("--max-body", type=int, default=Limits.max_body, metavar="BYTES",
                         help=f"largest request body accepted (default: {Limits.max_body})")
+    parser.add_argument("--workers", type=int, default=1, metavar="N",
+                        help="processes serving the same port, to use N cores (Linux; default 1)")
     parser.add_argument("--quiet", action="store_true", help="no access log on stderr")
+    parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)  # set for workers
     arguments = parser.parse_args(argv)
     if not 0 <= arguments.port <= 65535:
         parser.error(f"--port must be between 0 and 65535, not {arguments.port}")
+    if arguments.workers < 1:
+        parser.error(f"--workers must be 1 or more, not {arguments.workers}")
     return arguments
 
 
@@ -52,24 +60,43 @@ def main(argv=None):
     def log_error(text):
         print(text, file=sys.stderr, flush=True)
 
+    workers = arguments.workers
+    if workers > 1 and not workers_supported():
+        print("httpserver: --workers needs Linux (SO_REUSEPORT); serving with one process", file=sys.stderr)
+        workers = 1
+    certfile, keyfile, ca_file = arguments.certfile, arguments.keyfile, None
     try:
+        if workers > 1 and arguments.tls and not certfile:
+            # Every worker must present the same certificate: make it once, on disk.
+            certfile, keyfile, ca_file = local_ca_files(tempfile.mkdtemp(prefix="httpserver-ca-"))
         server = make_server(
             host=arguments.host, port=arguments.port, root=arguments.root,
             directory=arguments.directory, model=arguments.model, tls=arguments.tls,
-            certfile=arguments.certfile, keyfile=arguments.keyfile,
-            max_body=arguments.max_body,
+            certfile=certfile, keyfile=keyfile, max_body=arguments.max_body,
+            reuse_port=workers > 1 or arguments.reuse_port,
             access_log=None if arguments.quiet else log_access, error_log=log_error)
     except StartupError as error:
         print(f"httpserver: {error}", file=sys.stderr)
         return 2
+    server.ca_file = server.ca_file or ca_file
+    children = []
+    if workers > 1:
+        children = start_workers(arguments, server.address[1], workers - 1, certfile, keyfile)
 
-    print(f"Serving {server.root} on {server.url}/ (model: {server.model}; files: {server.directory})",
+    if arguments.reuse_port:  # a worker: the parent has said everything already
+        return serve_until_stopped(server, children)
+    processes = f"; {workers} processes" if workers > 1 else ""
+    print(f"Serving {server.root} on {server.url}/ (model: {server.model}{processes}; files: {server.directory})",
           file=sys.stderr)
     if server.ca_file:
         print(f"HTTPS with a local CA. Trust it with: curl --cacert {server.ca_file} {server.url}/",
               file=sys.stderr)
     print("Press Ctrl-C to stop.", file=sys.stderr, flush=True)
+    return serve_until_stopped(server, children, announce=True)
 
+
+def serve_until_stopped(server, children, announce=False):
+    """Serve until Ctrl-C or SIGTERM, then stop the server and any workers."""
     # The server runs in a thread so the main thread can wait for Ctrl-C on
     # every platform (a blocking select does not wake for it on Windows).
     worker = threading.Thread(target=server.serve_forever, name="server", daemon=True)
@@ -82,8 +109,10 @@ def main(argv=None):
             pass
     except KeyboardInterrupt:
         pass
-    print("\nStopping...", file=sys.stderr, flush=True)
+    if announce:
+        print("\nStopping...", file=sys.stderr, flush=True)
     server.shutdown()
+    stop_workers(children)
     return 0
 
 

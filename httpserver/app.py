@@ -58,11 +58,11 @@ class Application:
         if request.path == "*":  # OPTIONS * asks about the server as a whole
             return Response(204, b"", [("Allow", ", ".join(METHODS))])
         handlers, rest = self.route(request.path)
-        allowed = self.allowed_methods(handlers)
         if request.method == "OPTIONS":
-            return Response(204, b"", [("Allow", allowed)])
+            return Response(204, b"", [("Allow", self.allowed_methods(handlers))])
         handler = handlers.get("GET" if request.method == "HEAD" else request.method)
         if handler is None:
+            allowed = self.allowed_methods(handlers)
             raise HTTPError(405, f"{request.method} is not allowed here; allowed: {allowed}",
                             close=False, headers=[("Allow", allowed)])
         return handler(request, rest)

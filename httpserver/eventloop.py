@@ -36,14 +36,19 @@ HAS_SENDFILE = hasattr(os, "sendfile")
 class Client:
     """One connection's state in the loop: socket, protocol, output not yet sent."""
 
-    __slots__ = ("sock", "connection", "output", "deadline", "handshaking", "draining", "events")
+    __slots__ = ("sock", "connection", "output", "deadline", "last_activity", "handshaking",
+                 "tls", "draining", "events")
 
     def __init__(self, sock, connection, deadline, handshaking):
         self.sock = sock
         self.connection = connection
         self.output = collections.deque()  # memoryviews and FileBody objects, in order
+        # A fixed deadline while handshaking, writing or draining; otherwise None,
+        # and the connection says (from the last activity) which timeout applies.
         self.deadline = deadline
+        self.last_activity = time.monotonic()
         self.handshaking = handshaking  # True until the TLS handshake completes
+        self.tls = handshaking
         self.draining = False  # response sent, write side shut: read until EOF
         self.events = READ
 
@@ -91,7 +96,7 @@ class SelectServer(BaseServer):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         secure = self.ssl_context is not None
         now = time.monotonic()
-        deadline = now + (self.limits.handshake_timeout if secure else self.limits.idle_timeout)
+        deadline = now + self.limits.handshake_timeout if secure else None
         client = Client(sock, self.new_connection(address, secure), deadline, handshaking=secure)
         self.clients.add(client)
         self.selector.register(sock, READ, client)
@@ -107,7 +112,7 @@ class SelectServer(BaseServer):
         try:
             data = sock.recv(RECEIVE_SIZE)
             # TLS may hold more decrypted bytes than one recv returned.
-            while isinstance(sock, ssl.SSLSocket) and sock.pending():
+            while client.tls and sock.pending():
                 data += sock.recv(RECEIVE_SIZE)
         except (BlockingIOError, ssl.SSLWantReadError):
             return
@@ -116,6 +121,7 @@ class SelectServer(BaseServer):
         except OSError:
             return self.close_client(client)
         outgoing = client.connection.receive(data)
+        client.last_activity = time.monotonic()
         if not data:
             client.connection.closing = True
             if not outgoing:
@@ -151,7 +157,8 @@ class SelectServer(BaseServer):
         except (OSError, ValueError):
             return self.close_client(client)
         client.handshaking = False
-        client.deadline = time.monotonic() + self.limits.idle_timeout
+        client.deadline = None
+        client.last_activity = time.monotonic()
         self.want(client, READ)
 
     def drain(self, client):
@@ -198,14 +205,13 @@ class SelectServer(BaseServer):
         # Everything has left.
         if client.connection.closing:
             return self.finish(client)
-        now = time.monotonic()
-        client.deadline = client.connection.deadline(now)
+        client.deadline = None
         self.want(client, READ)
 
     @staticmethod
     def send_file_part(sock, body):
         """Send some of a FileBody; True once all of it has gone."""
-        if HAS_SENDFILE and not isinstance(sock, ssl.SSLSocket):
+        if HAS_SENDFILE and not isinstance(sock, ssl.SSLSocket):  # kernel copies file → socket
             while body.length:
                 sent = os.sendfile(sock.fileno(), body.file.fileno(), body.offset, body.length)
                 if sent == 0:
@@ -235,7 +241,7 @@ class SelectServer(BaseServer):
 
     def finish(self, client):
         """The last response has gone: half-close and drain, so it is not lost to RST."""
-        if isinstance(client.sock, ssl.SSLSocket) or client.connection.parser.eof:
+        if client.tls or client.connection.parser.eof:
             return self.close_client(client)
         try:
             client.sock.shutdown(socket.SHUT_WR)
@@ -260,7 +266,10 @@ class SelectServer(BaseServer):
 
     def sweep(self, now):
         """Close or answer (408) every connection whose deadline has passed."""
-        for client in [c for c in self.clients if c.deadline <= now]:
+        expired = [client for client in self.clients
+                   if (client.deadline if client.deadline is not None
+                       else client.connection.deadline(client.last_activity)) <= now]
+        for client in expired:
             if client.handshaking or client.draining or client.output:
                 self.close_client(client)
             else:

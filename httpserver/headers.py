@@ -26,8 +26,8 @@ class Headers:
         return values[0] if values else default
 
     def get_all(self, name):
-        """Every value of field `name`, in the order received."""
-        return list(self._index.get(name.lower(), ()))
+        """Every value of field `name`, in the order received (do not modify it)."""
+        return self._index.get(name.lower(), ())
 
     def get_list(self, name):
         """The comma-separated list elements of every `name` field (RFC 9110 §5.6.1)."""

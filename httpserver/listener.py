@@ -14,7 +14,9 @@ class StartupError(Exception):
     """The server cannot start; the message says why in one line."""
 
 
-def open_listener(host, port, backlog=1024):
+def open_listener(host, port, backlog=1024, reuse_port=False):
+    """A listening socket; with `reuse_port`, several processes may share the port
+    (SO_REUSEPORT: on Linux the kernel spreads new connections among them)."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as error:
@@ -26,6 +28,8 @@ def open_listener(host, port, backlog=1024):
             # Lets a restarted server bind while old connections sit in TIME_WAIT.
             # Not on Windows, where it would let two servers share one port.
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         listener.bind(address)
         listener.listen(backlog)
         listener.setblocking(False)

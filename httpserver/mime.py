@@ -46,7 +46,8 @@ _COMPRESSIBLE_PREFIXES = ("text/", "application/json", "application/xml",
 
 def content_type(path):
     """The Content-Type for a file name, application/octet-stream when unknown."""
-    return TYPES.get(os.path.splitext(path)[1].lower(), DEFAULT)
+    name = path.rpartition(os.sep)[2]
+    return TYPES.get(name[name.rfind("."):].lower(), DEFAULT) if "." in name else DEFAULT
 
 
 def compressible(content_type):

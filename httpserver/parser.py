@@ -99,6 +99,7 @@ _DIGITS = re.compile(r"[0-9]{1,18}")
 _CHUNK_SIZE_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(;[^\x00-\x08\x0a-\x1f\x7f]*)?")
 
 MAX_CHUNK_LINE = 4096
+BARE_LF = "bare LF in the request head; lines end with CRLF (RFC 9112 §2.2)"
 METHODS_WITH_REQUIRED_LENGTH = ("POST", "PUT")
 
 # Parser states.
@@ -170,7 +171,7 @@ class RequestParser:
     def _next_head(self):
         buffer = self.buffer
         # §2.2: a server SHOULD ignore empty lines received before the request-line.
-        while buffer[:2] == b"\r\n":
+        while buffer.startswith(b"\r\n"):
             del buffer[:2]
             self._checked = 0
         if not buffer:
@@ -180,19 +181,16 @@ class RequestParser:
             return NEED_DATA
 
         end = buffer.find(b"\r\n\r\n", max(0, self._checked - 3))
-        # §2.2: a bare LF is not a line ending we accept; refusing it keeps us
-        # from disagreeing with a proxy about where the head ends. Only the head
-        # is checked: what follows it may be a body, where any byte is fine.
-        head_end = len(buffer) if end == -1 else end + 4
-        newline = buffer.find(b"\n", self._checked, head_end)
-        while newline != -1:
-            if newline == 0 or buffer[newline - 1] != 0x0D:
-                raise HTTPError(400, "bare LF in the request head; lines end with CRLF (RFC 9112 §2.2)")
-            newline = buffer.find(b"\n", newline + 1, head_end)
-        self._checked = head_end
         if end == -1:
-            first_line_end = buffer.find(b"\r\n")
-            if first_line_end == -1 and len(buffer) > self.limits.max_request_line:
+            # Still incomplete: refuse a bare LF now rather than wait for a
+            # CRLF CRLF that a client using bare LFs will never send.
+            newline = buffer.find(b"\n", self._checked)
+            while newline != -1:
+                if newline == 0 or buffer[newline - 1] != 0x0D:
+                    raise HTTPError(400, BARE_LF)
+                newline = buffer.find(b"\n", newline + 1)
+            self._checked = len(buffer)
+            if len(buffer) > self.limits.max_request_line and buffer.find(b"\r\n") == -1:
                 raise HTTPError(414, "request line too long")
             if len(buffer) > self.limits.max_head:
                 raise HTTPError(431, "request header section too large")
@@ -214,6 +212,10 @@ class RequestParser:
             raise HTTPError(431, "request header section too large")
         if len(lines) - 1 > self.limits.max_fields:
             raise HTTPError(431, f"more than {self.limits.max_fields} header fields")
+        # §2.2: every CR and LF in the head must belong to a CRLF line ending.
+        # A bare LF would let us disagree with a proxy about where the head ends.
+        if head.count(b"\n") != len(lines) - 1:
+            raise HTTPError(400, BARE_LF)
         if head.count(b"\r") != len(lines) - 1:
             raise HTTPError(400, "bare CR in the request head (RFC 9112 §2.2)")
 
@@ -224,14 +226,17 @@ class RequestParser:
         raw_method, raw_target, raw_version = parts
         if not _is_token(raw_method):
             raise HTTPError(400, "invalid method name")
-        version = _VERSION.fullmatch(raw_version)
-        if not version:
-            raise HTTPError(400, "malformed HTTP version; expected HTTP/1.1")
-        major, minor = int(version.group(1)), int(version.group(2))
-        if major != 1:
-            raise HTTPError(505, f"HTTP/{major}.{minor} is not supported; this server speaks HTTP/1.1")
+        if raw_version == b"HTTP/1.1":  # nearly every request: skip the general check
+            version_text = "HTTP/1.1"
+        else:
+            version = _VERSION.fullmatch(raw_version)
+            if not version:
+                raise HTTPError(400, "malformed HTTP version; expected HTTP/1.1")
+            major, minor = int(version.group(1)), int(version.group(2))
+            if major != 1:
+                raise HTTPError(505, f"HTTP/{major}.{minor} is not supported; this server speaks HTTP/1.1")
+            version_text = "HTTP/1.0" if minor == 0 else "HTTP/1.1"
         method = raw_method.decode("ascii")
-        version_text = "HTTP/1.0" if minor == 0 else "HTTP/1.1"
         path, query = self._parse_target(method, raw_target)
 
         headers = Headers()

@@ -54,7 +54,7 @@ def resolve(base, url_path):
     # which we need only when a link is actually there.
     path = real_base
     for segment in segments:
-        path = os.path.join(path, segment)
+        path = path + os.sep + segment  # os.path.join, minus its checks we made already
         try:
             mode = os.lstat(path).st_mode
         except (FileNotFoundError, NotADirectoryError):

@@ -33,16 +33,36 @@ def context_from_files(certfile, keyfile=None):
     return context
 
 
-def local_ca_context(folder, hostnames=("localhost", "127.0.0.1", "::1")):
+HOSTNAMES = ("localhost", "127.0.0.1", "::1")
+
+
+def _local_authority(folder):
     try:
         import trustme
     except ImportError:
         raise StartupError("--tls without --certfile needs the trustme package: pip install trustme") from None
     authority = trustme.CA()
-    certificate = authority.issue_cert(*hostnames)
-    context = _base_context()
-    certificate.configure_cert(context)
     os.makedirs(folder, exist_ok=True)
     ca_path = os.path.join(folder, "ca.pem")
     authority.cert_pem.write_to_path(ca_path)
+    return authority.issue_cert(*HOSTNAMES), ca_path
+
+
+def local_ca_context(folder):
+    certificate, ca_path = _local_authority(folder)
+    context = _base_context()
+    certificate.configure_cert(context)  # the key stays in memory
     return context, ca_path
+
+
+def local_ca_files(folder):
+    """Like local_ca_context, but writes the certificate and key to `folder` too
+    (mode 0600), for worker processes that must all serve the same certificate.
+    Returns (certfile, keyfile, ca_path)."""
+    certificate, ca_path = _local_authority(folder)
+    certfile, keyfile = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+    certificate.cert_chain_pems[0].write_to_path(certfile)
+    descriptor = os.open(keyfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(certificate.private_key_pem.bytes())
+    return certfile, keyfile, ca_path

@@ -72,7 +72,7 @@ class LoadResult:
 
 
 class _Client:
-    __slots__ = ("index", "sock", "sent", "buffer", "start", "expected")
+    __slots__ = ("index", "sock", "sent", "buffer", "start", "expected", "closes")
 
     def __init__(self, index):
         self.index = index
@@ -81,19 +81,25 @@ class _Client:
         self.buffer = b""
         self.start = 0.0
         self.expected = None  # total response length, once the head is in
+        self.closes = False  # the server said it closes after this response
 
 
 def _response_length(buffer):
-    """Head length + Content-Length once the head has arrived, else None."""
+    """(head length + Content-Length, whether the server will close) once the
+    head has arrived, else (None, False)."""
     end = buffer.find(b"\r\n\r\n")
     if end == -1:
-        return None
+        return None, False
     length = 0
+    closes = buffer.startswith(b"HTTP/1.0")  # HTTP/1.0 closes unless it says keep-alive
     for line in buffer[:end].split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
+        name, value = name.strip().lower(), value.strip().lower()
+        if name == b"content-length":
             length = int(value)
-    return end + 4 + length
+        elif name == b"connection":
+            closes = value == b"close" or (closes and value != b"keep-alive")
+    return end + 4 + length, closes
 
 
 def run_load(address, path="/", *, connections=10, requests=1000, duration=10.0,
@@ -111,16 +117,22 @@ def run_load(address, path="/", *, connections=10, requests=1000, duration=10.0,
     started_requests = 0
 
     def begin(client):
+        """Send the next request on `client`, connecting first when needed."""
         nonlocal started_requests
-        if client.sock is None:
-            client.sock = socket.create_connection(address, timeout=timeout)
-            client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            client.sock.setblocking(False)
-            selector.register(client.sock, selectors.EVENT_READ, client)
         started_requests += 1
-        client.start = time.perf_counter()
+        client.start = time.perf_counter()  # a new connection's handshake counts too
         client.buffer, client.expected = b"", None
-        client.sock.sendall(request_bytes)  # small: fits the socket buffer at once
+        if client.sock is None:
+            # Connect without blocking: a server with a short listen queue makes
+            # a connect wait a second or more for SYN retries, and the other
+            # connections must not wait with it. Writable means connected.
+            client.sock = socket.socket(socket.AF_INET6 if ":" in address[0] else socket.AF_INET)
+            client.sock.setblocking(False)
+            client.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            client.sock.connect_ex(address)
+            selector.register(client.sock, selectors.EVENT_WRITE, client)
+            return
+        send_request(client)
 
     def drop(client):
         if client.sock is not None:
@@ -128,16 +140,31 @@ def run_load(address, path="/", *, connections=10, requests=1000, duration=10.0,
             client.sock.close()
             client.sock = None
 
+    def send_request(client):
+        try:
+            client.sock.sendall(request_bytes)  # small: fits the socket buffer at once
+        except OSError:
+            result.errors += 1
+            drop(client)
+
     try:
         for client in clients:
-            if started_requests < requests:
+            if started_requests < requests and time.perf_counter() < deadline:
                 begin(client)
         while len(result.records) + result.errors < started_requests:
             now = time.perf_counter()
             if now > deadline + timeout:
                 break
-            for key, _ in selector.select(timeout=min(timeout, max(0.0, deadline + timeout - now))):
+            for key, events in selector.select(timeout=min(timeout, max(0.0, deadline + timeout - now))):
                 client = key.data
+                if events & selectors.EVENT_WRITE:  # a connect has finished
+                    if client.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                        result.errors += 1
+                        drop(client)
+                        continue
+                    selector.modify(client.sock, selectors.EVENT_READ, client)
+                    send_request(client)
+                    continue
                 try:
                     chunk = client.sock.recv(65536)
                 except (BlockingIOError, InterruptedError):
@@ -152,13 +179,13 @@ def run_load(address, path="/", *, connections=10, requests=1000, duration=10.0,
                     continue
                 client.buffer += chunk
                 if client.expected is None:
-                    client.expected = _response_length(client.buffer)
+                    client.expected, client.closes = _response_length(client.buffer)
                 if client.expected is None or len(client.buffer) < client.expected:
                     continue
                 status = int(client.buffer[9:12])
                 result.records.append(RequestRecord(client.index, client.start, time.perf_counter(),
                                                     status, client.expected))
-                if not keep_alive:
+                if not keep_alive or client.closes:
                     drop(client)
                 if started_requests < requests and time.perf_counter() < deadline:
                     begin(client)
