@@ -13,15 +13,11 @@ from http import HTTPStatus
 
 SERVER_NAME = "httpserver/0.1"
 
-# RFC 9110 renamed a few phrases that older Pythons' HTTPStatus still spells
-# the RFC 2616 way ("Request Entity Too Large"); the phrase is free text, but
-# we say what the current RFC says.
-RFC_9110_PHRASES = {413: "Content Too Large", 414: "URI Too Long", 416: "Range Not Satisfiable",
-                    422: "Unprocessable Content"}
-
-# RFC 9110 §15: the reason phrase of every status, encoded once.
+# RFC 9110 §15: the reason phrase of every status, encoded once. The phrase is
+# free text that clients ignore; Python's HTTPStatus has the standard ones
+# (older Pythons still say "Request Entity Too Large" for 413).
 _STATUS_LINES = {
-    status.value: f"HTTP/1.1 {status.value} {RFC_9110_PHRASES.get(status.value, status.phrase)}\r\n".encode("ascii")
+    status.value: f"HTTP/1.1 {status.value} {status.phrase}\r\n".encode("ascii")
     for status in HTTPStatus
 }
 # RFC 9110 §8.6: no Content-Length on 1xx and 204; a 304 has no body at all.

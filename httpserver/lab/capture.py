@@ -84,6 +84,10 @@ class LoopbackCapture:
     def start(self) -> "LoopbackCapture":
         """Open the socket now (so nothing sent after start() is missed) and start recording."""
         self._socket = _open_loopback_socket()
+        try:  # a large buffer, so a busy machine's other loopback traffic does not push ours out
+            self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 * 1024 * 1024)
+        except OSError:
+            pass
         self._socket.settimeout(0.05)  # how often the thread checks whether to stop
         kernel_time = platform.machine().lower() in TIMESTAMP_MACHINES
         if kernel_time:

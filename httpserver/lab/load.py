@@ -15,6 +15,7 @@ Measured from the same machine (often the same process) as the server, these
 numbers show differences between designs, not what a server does in production.
 """
 
+import math
 import selectors
 import socket
 import threading
@@ -58,11 +59,13 @@ class LoadResult:
         return len(self.records) / self.elapsed if self.elapsed > 0 else 0.0
 
     def percentile(self, fraction):
-        """Latency in seconds below which `fraction` (0..1) of the requests finished."""
+        """Latency in seconds within which `fraction` (0..1) of the requests finished
+        (nearest rank: the smallest latency at least that fraction is not above)."""
         latencies = sorted(record.latency for record in self.records)
         if not latencies:
             return float("nan")
-        return latencies[min(len(latencies) - 1, int(fraction * len(latencies)))]
+        rank = max(1, math.ceil(fraction * len(latencies)))
+        return latencies[min(rank, len(latencies)) - 1]
 
     def summary(self):
         return (f"{len(self.records)} requests over {self.connections} connection(s) "
