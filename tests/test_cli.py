@@ -161,3 +161,22 @@ def test_curl_as_a_client(tmp_path):
         assert missing.stdout == b"404"
     finally:
         server.stop()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="--workers needs SO_REUSEPORT spreading (Linux)")
+def test_workers_share_the_port_and_stop_together():
+    server = RunningServer("--workers", "2", "--model", "select", "--quiet")
+    try:
+        assert "2 processes" in server.banner
+        children = subprocess.run(["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True).stdout.split()
+        assert len(children) == 1  # the parent serves too
+        for index in range(20):  # new connections each: the kernel spreads them
+            response = requests.get(f"http://127.0.0.1:{server.port}/echo/{index}",
+                                    headers={"Connection": "close"}, timeout=5)
+            assert response.text == str(index)
+    finally:
+        status, _ = server.stop()
+    assert status == 0
+    time.sleep(0.5)
+    for child in children:
+        assert not os.path.exists(f"/proc/{child}") or "zombie" in open(f"/proc/{child}/status").read().lower()
