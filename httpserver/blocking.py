@@ -70,7 +70,7 @@ def tls_accept(sock, context, timeout):
         # is most likely plain HTTP: tell the user which scheme to use.
         first = sock.recv(1, socket.MSG_PEEK)
         if first and first != b"\x16":
-            sock.sendall(error_bytes(400, "this port speaks HTTPS: use https:// instead of http://"))
+            sock.sendall(error_bytes(400, PLAIN_HTTP_ON_TLS_PORT))
             close_gracefully(sock)
             return None
         tls_sock = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
@@ -79,6 +79,40 @@ def tls_accept(sock, context, timeout):
     except (OSError, ValueError):  # ssl.SSLError and socket.timeout are OSErrors
         sock.close()
         return None
+
+
+PLAIN_HTTP_ON_TLS_PORT = "this port speaks HTTPS: use https:// instead of http://"
+DONE, WANT_READ, WANT_WRITE, PLAIN_HTTP, FAILED = "done", "read", "write", "plain http", "failed"
+
+
+def tls_handshake_step(sock, context):
+    """One non-blocking step of a server's TLS handshake: (socket, outcome).
+
+    Outcomes: DONE; WANT_READ or WANT_WRITE (wait for that, call again with the
+    returned socket); PLAIN_HTTP (the client spoke plain HTTP: tell it so);
+    FAILED. The event loop and the pool share it, so a stalled handshake never
+    holds a thread.
+    """
+    if not isinstance(sock, ssl.SSLSocket):
+        # A TLS client's first byte is 0x16 (a handshake record).
+        try:
+            first = sock.recv(1, socket.MSG_PEEK)
+        except BlockingIOError:
+            return sock, WANT_READ
+        except OSError:
+            return sock, FAILED
+        if first != b"\x16":
+            return sock, PLAIN_HTTP if first else FAILED
+        sock = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+    try:
+        sock.do_handshake()
+    except ssl.SSLWantReadError:
+        return sock, WANT_READ
+    except ssl.SSLWantWriteError:
+        return sock, WANT_WRITE
+    except (OSError, ValueError):
+        return sock, FAILED
+    return sock, DONE
 
 
 def serve_connection(server, sock, client, register=None):

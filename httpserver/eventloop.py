@@ -21,7 +21,9 @@ import socket
 import ssl
 import time
 
-from .blocking import error_bytes
+from .blocking import (
+    FAILED, PLAIN_HTTP, PLAIN_HTTP_ON_TLS_PORT, WANT_READ, WANT_WRITE, error_bytes, tls_handshake_step,
+)
 from .response import FileBody
 from .server import BaseServer
 
@@ -129,34 +131,22 @@ class SelectServer(BaseServer):
         self.queue(client, outgoing)
 
     def handshake_step(self, client):
-        sock = client.sock
-        if not isinstance(sock, ssl.SSLSocket):
-            # First bytes of a new TLS connection: plain HTTP gets a clear 400.
-            try:
-                first = sock.recv(1, socket.MSG_PEEK)
-            except BlockingIOError:
-                return
-            except OSError:
-                return self.close_client(client)
-            if first != b"\x16":
-                if first:
-                    client.handshaking = False
-                    client.connection.closing = True
-                    return self.queue(client, [error_bytes(400, "this port speaks HTTPS: use https:// instead of http://")])
-                return self.close_client(client)
-            self.selector.unregister(sock)  # wrap_socket detaches the old socket object
-            sock = client.sock = self.ssl_context.wrap_socket(
-                sock, server_side=True, do_handshake_on_connect=False)
-            self.selector.register(sock, READ, client)
-        try:
-            sock.do_handshake()
-        except ssl.SSLWantReadError:
-            return self.want(client, READ)
-        except ssl.SSLWantWriteError:
-            return self.want(client, WRITE)
-        except (OSError, ValueError):
+        plain = not isinstance(client.sock, ssl.SSLSocket)
+        if plain:  # wrapping detaches the plain socket object: unregister it first
+            self.selector.unregister(client.sock)
+            client.events = 0
+        client.sock, outcome = tls_handshake_step(client.sock, self.ssl_context)
+        if plain and outcome != FAILED:
+            client.events = READ
+            self.selector.register(client.sock, READ, client)
+        if outcome == WANT_READ or outcome == WANT_WRITE:
+            return self.want(client, READ if outcome == WANT_READ else WRITE)
+        if outcome == FAILED:
             return self.close_client(client)
         client.handshaking = False
+        if outcome == PLAIN_HTTP:
+            client.connection.closing = True
+            return self.queue(client, [error_bytes(400, PLAIN_HTTP_ON_TLS_PORT)])
         client.deadline = None
         client.last_activity = time.monotonic()
         self.want(client, READ)

@@ -22,7 +22,10 @@ import ssl
 import threading
 import time
 
-from .blocking import close_gracefully, error_bytes, send_outgoing
+from .blocking import (
+    DONE, PLAIN_HTTP, PLAIN_HTTP_ON_TLS_PORT, WANT_READ, WANT_WRITE, close_gracefully, error_bytes,
+    send_outgoing, tls_handshake_step,
+)
 from .server import BaseServer
 
 READ, WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
@@ -182,41 +185,22 @@ class PoolServer(BaseServer):
 
     def handshake_step(self, client):
         """Advance the TLS handshake; True once it is done and bytes may follow."""
-        sock = client.sock
-        if not isinstance(sock, ssl.SSLSocket):
+        client.sock, outcome = tls_handshake_step(client.sock, self.ssl_context)
+        if outcome == DONE:
+            client.handshaking = False
+            return True
+        if outcome == WANT_READ or outcome == WANT_WRITE:
+            self.park(client, READ if outcome == WANT_READ else WRITE)
+        elif outcome == PLAIN_HTTP:
+            client.sock.settimeout(self.limits.body_timeout)
             try:
-                first = sock.recv(1, socket.MSG_PEEK)
-            except BlockingIOError:
-                self.park(client, READ)
-                return False
+                client.sock.sendall(error_bytes(400, PLAIN_HTTP_ON_TLS_PORT))
             except OSError:
-                first = b""
-            if first != b"\x16":
-                if first:
-                    sock.settimeout(self.limits.body_timeout)
-                    try:
-                        sock.sendall(error_bytes(400, "this port speaks HTTPS: use https:// instead of http://"))
-                    except OSError:
-                        pass
-                    close_gracefully(sock)
-                else:
-                    sock.close()
-                return False
-            sock = client.sock = self.ssl_context.wrap_socket(
-                sock, server_side=True, do_handshake_on_connect=False)
-        try:
-            sock.do_handshake()
-        except ssl.SSLWantReadError:
-            self.park(client, READ)
-            return False
-        except ssl.SSLWantWriteError:
-            self.park(client, WRITE)
-            return False
-        except (OSError, ValueError):
-            sock.close()
-            return False
-        client.handshaking = False
-        return True
+                pass
+            close_gracefully(client.sock)
+        else:
+            client.sock.close()
+        return False
 
     def stop_connections(self):
         for _ in self.workers:
