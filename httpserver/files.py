@@ -10,11 +10,12 @@ rename wins whole.
 
 import os
 import tempfile
+from stat import S_ISDIR
 
 from .errors import HTTPError
-from .paths import resolve
+from .paths import resolve, resolve_with_stat
 from .response import Response
-from .static import FileServer, directory_listing
+from .static import FileServer, directory_listing, stat_or_error
 
 CONTENT_TYPE = "application/octet-stream"
 
@@ -28,10 +29,12 @@ class FileStore:
 
     def read(self, request, name):
         """GET and HEAD: the file's bytes, as application/octet-stream."""
-        path = resolve(self.directory, name)
-        if os.path.isdir(path):
+        path, status = resolve_with_stat(self.directory, name)
+        if status is None:
+            status = stat_or_error(path)
+        if S_ISDIR(status.st_mode):
             return directory_listing("/files/" + name, path)
-        return self.file_server.serve_file(request, path, CONTENT_TYPE)
+        return self.file_server.serve_file(request, path, CONTENT_TYPE, status)
 
     def write(self, request, name):
         """POST and PUT: store the body; 201 for a new file, 204 for a replaced one."""

@@ -46,6 +46,12 @@ def real_folder(base):
 
 def resolve(base, url_path):
     """The file system path for `url_path` under the folder `base`."""
+    return resolve_with_stat(base, url_path)[0]
+
+
+def resolve_with_stat(base, url_path):
+    """(path, its os.stat result or None): `resolve`, plus the stat it met on
+    the way, so a caller serving the file needs no second system call."""
     real_base = real_folder(base)
     segments = decode_segments(url_path)
     candidate = os.path.join(real_base, *segments)
@@ -53,19 +59,21 @@ def resolve(base, url_path):
     # at each component below the base (lstat) is much cheaper than realpath,
     # which we need only when a link is actually there.
     path = real_base
+    status = None
     for segment in segments:
         path = path + os.sep + segment  # os.path.join, minus its checks we made already
         try:
-            mode = os.lstat(path).st_mode
+            status = os.lstat(path)
         except (FileNotFoundError, NotADirectoryError):
-            return candidate  # the rest does not exist yet (an upload, or a 404)
+            return candidate, None  # the rest does not exist yet (an upload, or a 404)
         except OSError:
             break
-        if stat.S_ISLNK(mode):
+        if stat.S_ISLNK(status.st_mode):
             break
     else:
-        return candidate
+        # No link anywhere: the last lstat is the file's stat (None for the base itself).
+        return candidate, status
     real = os.path.realpath(candidate)
     if real != real_base and not real.startswith(real_base.rstrip(os.sep) + os.sep):
         raise HTTPError(404, "not found", close=False)
-    return real
+    return real, None

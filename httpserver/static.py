@@ -20,7 +20,7 @@ from urllib.parse import quote
 from . import mime
 from .errors import HTTPError
 from .negotiation import accepts_gzip, etag_matches, not_modified_since, parse_range
-from .paths import resolve
+from .paths import resolve_with_stat
 from .response import FileBody, Response
 
 
@@ -216,8 +216,9 @@ class StaticFiles:
         self.file_server = file_server or FileServer()
 
     def handle(self, request, url_path):
-        path = resolve(self.root, url_path)
-        stat = stat_or_error(path)
+        path, stat = resolve_with_stat(self.root, url_path)
+        if stat is None:
+            stat = stat_or_error(path)
         if S_ISDIR(stat.st_mode):
             if not url_path.endswith("/"):
                 # Relative links in the page only work below a trailing slash.
