@@ -96,7 +96,8 @@ _BAD_VALUE_BYTE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _HOST = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:\[\]%\-]*")
 _DIGITS = re.compile(r"[0-9]{1,18}")
 # RFC 9112 §7.1: chunk-size [ chunk-ext ] CRLF
-_CHUNK_SIZE_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})[ \t]*(;[^\x00-\x08\x0a-\x1f\x7f]*)?")
+# Whitespace (BWS) may only come before a ";" that starts an extension.
+_CHUNK_SIZE_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})(?:[ \t]*;[^\x00-\x08\x0a-\x1f\x7f]*)?")
 
 MAX_CHUNK_LINE = 4096
 BARE_LF = "bare LF in the request head; lines end with CRLF (RFC 9112 §2.2)"

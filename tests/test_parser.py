@@ -104,6 +104,9 @@ def test_absolute_form_and_asterisk_form():
 
 def test_expect_100_continue_is_noticed():
     [(request, body)] = requests_of(b"PUT /f HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nok")
+    [(_, chunked)] = requests_of(b"PUT /f HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                 b"2 ; name=value\r\nok\r\n0\r\n\r\n")
+    assert chunked == b"ok"  # whitespace before an extension's ";" is allowed (BWS)
     assert request.expect_continue and body == b"ok"
 
 
@@ -147,6 +150,7 @@ def test_expect_100_continue_is_noticed():
     (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n", 400),
     (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\nabc\r\n", 400),
     (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n11111111111111111\r\n", 400),
+    (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3 \r\nabc\r\n0\r\n\r\n", 400),
     (b"GET / HTTP/1.1\r\nHost: x\r\nExpect: teapot\r\n\r\n", 417),
 ])
 def test_malformed_requests_get_the_right_status(data, status):
