@@ -162,7 +162,10 @@ def measure_large(server, size, repeat):
     elapsed = time.perf_counter() - start
     cpu_after = server.cpu_seconds()
     gib = size * repeat / 2**30
-    cpu_per_gib = (cpu_after - cpu_before) / gib if cpu_before is not None and cpu_after is not None else None
+    cpu_per_gib = None
+    # CPU time comes in clock ticks (usually 10 ms): below a few, it says nothing.
+    if cpu_before is not None and cpu_after is not None and elapsed > 0.2:
+        cpu_per_gib = (cpu_after - cpu_before) / gib
     return size * repeat / 2**20 / elapsed, cpu_per_gib
 
 
@@ -302,14 +305,13 @@ def write_reports(results, out, concurrencies):
 
 
 def plot(results, path, concurrencies):
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+    try:  # a Figure without pyplot: the caller's backend (a notebook's) stays as it was
+        from matplotlib.figure import Figure
     except ImportError:
         print("matplotlib is not installed: no plot", file=sys.stderr)
         return
-    figure, (rate_axis, tail_axis) = plt.subplots(1, 2, figsize=(12, 4.5))
+    figure = Figure(figsize=(12, 4.5))
+    rate_axis, tail_axis = figure.subplots(1, 2)
     for name, entry in results["servers"].items():
         points = [(c, entry["small"][c]) for c in concurrencies if c in entry["small"]]
         if not points:
@@ -330,7 +332,6 @@ def plot(results, path, concurrencies):
     figure.suptitle(f"httpserver models vs python -m http.server ({results['tool']}, {results['machine']})", fontsize=9)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
-    plt.close(figure)
 
 
 def main(argv=None):
