@@ -66,7 +66,9 @@ class Response:
         return None
 
     def __repr__(self):
-        return f"<Response {self.status} {self.body_length} bytes>"
+        body = self.body
+        preview = f" {body[:40]!r}{'…' if len(body) > 40 else ''}" if isinstance(body, bytes) and body else ""
+        return f"<Response {self.status} {self.body_length} bytes{preview}>"
 
 
 def text_response(status, text, headers=()):
