@@ -244,7 +244,11 @@ def run(arguments):
         command = server_commands(site, port, out / "nginx").get(name)
         if command is None:
             continue
-        server = ServerProcess(name, command, port)
+        try:
+            server = ServerProcess(name, command, port)
+        except RuntimeError as error:  # one server that cannot start does not end the run
+            print(f"  {error}; skipped", flush=True)
+            continue
         entry = results["servers"][name] = {"small": {}}
         try:
             for connections in concurrencies:
