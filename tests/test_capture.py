@@ -199,14 +199,20 @@ def test_split_records_across_segments_and_read_the_client_hello():
     assert split_records(b"GET / HTTP/1.1\r\n\r\n") == []
 
 
-def memory_tls_handshake():
-    """A real TLS handshake between two in-memory SSL objects: (client bytes, server bytes)."""
+def tls_contexts():
+    """(server context, client context) that trust each other, from a fresh trustme CA."""
     trustme = pytest.importorskip("trustme")
     authority = trustme.CA()
     server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     authority.issue_cert("localhost").configure_cert(server_context)
     client_context = ssl.create_default_context()
     authority.configure_trust(client_context)
+    return server_context, client_context
+
+
+def memory_tls_handshake():
+    """A real TLS handshake between two in-memory SSL objects: (client bytes, server bytes)."""
+    server_context, client_context = tls_contexts()
     pipes = {side: (ssl.MemoryBIO(), ssl.MemoryBIO()) for side in ("client", "server")}
     client = client_context.wrap_bio(*pipes["client"], server_hostname="localhost")
     server = server_context.wrap_bio(*pipes["server"], server_side=True)
@@ -364,12 +370,7 @@ def test_live_capture_sees_handshake_payload_and_teardown(tmp_path):
 @live
 @pytest.mark.timeout(30)
 def test_live_capture_of_a_tls_handshake_shows_the_hellos():
-    trustme = pytest.importorskip("trustme")
-    authority = trustme.CA()
-    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    authority.issue_cert("localhost").configure_cert(server_context)
-    client_context = ssl.create_default_context()
-    authority.configure_trust(client_context)
+    server_context, client_context = tls_contexts()
     server = EchoServer(server_context)
     with capture(port=server.port) as cap:
         raw = socket.create_connection(("127.0.0.1", server.port), timeout=10)

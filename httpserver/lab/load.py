@@ -75,12 +75,11 @@ class LoadResult:
 
 
 class _Client:
-    __slots__ = ("index", "sock", "sent", "buffer", "start", "expected", "closes")
+    __slots__ = ("index", "sock", "buffer", "start", "expected", "closes")
 
     def __init__(self, index):
         self.index = index
         self.sock = None
-        self.sent = 0
         self.buffer = b""
         self.start = 0.0
         self.expected = None  # total response length, once the head is in
