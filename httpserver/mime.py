@@ -5,6 +5,7 @@ machine (its files on Linux, the registry on Windows): the same file gets the
 same type for every learner.
 """
 
+import functools
 import os
 
 TYPES = {
@@ -44,12 +45,14 @@ _COMPRESSIBLE_PREFIXES = ("text/", "application/json", "application/xml",
                           "image/svg+xml", "application/x-ipynb+json", "application/wasm")
 
 
+@functools.lru_cache(maxsize=1024)  # a site has few paths that are asked for often
 def content_type(path):
     """The Content-Type for a file name, application/octet-stream when unknown."""
     name = path.rpartition(os.sep)[2]
     return TYPES.get(name[name.rfind("."):].lower(), DEFAULT) if "." in name else DEFAULT
 
 
+@functools.lru_cache(maxsize=64)
 def compressible(content_type):
     """Whether gzip is worth applying to a body of this type."""
     return content_type.startswith(_COMPRESSIBLE_PREFIXES)

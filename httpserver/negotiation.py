@@ -5,6 +5,7 @@
 - `etag_matches` / `not_modified_since`: conditional requests (RFC 9110 §13.1).
 """
 
+import functools
 from email.utils import parsedate_to_datetime
 
 
@@ -19,6 +20,8 @@ def _qvalue(params):
     return 1.0
 
 
+# Clients send the same few Accept-Encoding values again and again.
+@functools.lru_cache(maxsize=256)
 def accepts_gzip(accept_encoding):
     """True when an Accept-Encoding value allows gzip (q > 0, named or by '*')."""
     if not accept_encoding:

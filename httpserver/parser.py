@@ -79,22 +79,53 @@ class Request:
         return f"<Request {self.method} {self.target} {self.version}>"
 
 
-# RFC 9110 §5.6.2: token = 1*tchar. Deleting every tchar from a name leaves
-# nothing exactly when the name is a token; bytes.translate does that in C.
-_TCHARS = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-
-
-def _is_token(data):
-    return bool(data) and not data.translate(None, _TCHARS)
-
-_VERSION = re.compile(rb"HTTP/([0-9])\.([0-9])")
-# A request target is visible ASCII without '#' (RFC 9112 §3.2, RFC 3986 §3).
-_TARGET = re.compile(rb"[!$%&'()*+,\-./0-9:;=?@A-Z\[\]_a-z~]+")
-_ABSOLUTE_FORM = re.compile(rb"([A-Za-z][A-Za-z0-9+.\-]*)://([^/?]*)([^?]*)(?:\?(.*))?")
-# Field values: any byte but controls; HTAB and obs-text allowed (RFC 9110 §5.5).
-_BAD_VALUE_BYTE = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
+# The head is decoded as Latin-1, which maps each byte to the character with the
+# same number: the patterns below see exactly the bytes that were sent.
+# RFC 9110 §5.6.2: token = 1*tchar.
+_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
+# RFC 9112 §3.2 and RFC 3986: a request target is visible ASCII without '#'.
+_TARGET = r"[!$%&'()*+,\-./0-9:;=?@A-Z\[\]_a-z~]+"
+# §3: request-line = method SP request-target SP HTTP-version
+_REQUEST_LINE = re.compile(rf"({_TOKEN}) ({_TARGET}) HTTP/([0-9])\.([0-9])")
+# §5.1: field-line = field-name ":" OWS field-value OWS. The value may hold any
+# character but controls; HTAB and obs-text are allowed (RFC 9110 §5.5).
+_FIELD_LINE = re.compile(rf"({_TOKEN}):([\t\x20-\x7e\x80-\xff]*)")
+_ABSOLUTE_FORM = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://([^/?]*)([^?]*)(?:\?(.*))?")
 _HOST = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:\[\]%\-]*")
 _DIGITS = re.compile(r"[0-9]{1,18}")
+
+
+# Each compiled pattern checks a whole line in one call into C. Only a line that
+# fails goes to one of these two, which look again, piece by piece, to say what
+# is wrong in words.
+
+def _request_line_error(line):
+    """The `HTTPError` for a request line that `_REQUEST_LINE` refused."""
+    parts = line.split(" ")
+    if len(parts) != 3 or not all(parts):
+        return HTTPError(400, "malformed request line; expected 'METHOD /path HTTP/1.1'")
+    method, target, _ = parts
+    if not re.fullmatch(_TOKEN, method):
+        return HTTPError(400, "invalid method name")
+    if not re.fullmatch(_TARGET, target):
+        return HTTPError(400, "invalid characters in the request target")
+    return HTTPError(400, "malformed HTTP version; expected HTTP/1.1")
+
+
+def _field_error(line):
+    """The `HTTPError` for a header line that `_FIELD_LINE` refused."""
+    if line[:1] in (" ", "\t"):
+        return HTTPError(400, "obsolete line folding in a header field (RFC 9112 §5.2)")
+    name, colon, _ = line.partition(":")
+    if not colon:
+        return HTTPError(400, "header line without a colon")
+    if name[-1:] in (" ", "\t"):
+        return HTTPError(400, "whitespace between a header name and its colon (RFC 9112 §5.1)")
+    if not re.fullmatch(_TOKEN, name):
+        return HTTPError(400, "invalid header field name")
+    return HTTPError(400, "control character in a header field value")
+
+
 # RFC 9112 §7.1: chunk-size [ chunk-ext ] CRLF
 # Whitespace (BWS) may only come before a ";" that starts an extension.
 _CHUNK_SIZE_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})(?:[ \t]*;[^\x00-\x08\x0a-\x1f\x7f]*)?")
@@ -197,7 +228,7 @@ class RequestParser:
                 raise HTTPError(431, "request header section too large")
             return self._incomplete("request head")
 
-        head = bytes(buffer[:end])
+        head = buffer[:end].decode("latin-1")
         del buffer[: end + 4]
         self._checked = 0
         request = self._parse_head(head)
@@ -205,7 +236,7 @@ class RequestParser:
         return request
 
     def _parse_head(self, head):
-        lines = head.split(b"\r\n")
+        lines = head.split("\r\n")
         request_line = lines[0]
         if len(request_line) > self.limits.max_request_line:
             raise HTTPError(414, "request line too long")
@@ -215,95 +246,72 @@ class RequestParser:
             raise HTTPError(431, f"more than {self.limits.max_fields} header fields")
         # §2.2: every CR and LF in the head must belong to a CRLF line ending.
         # A bare LF would let us disagree with a proxy about where the head ends.
-        if head.count(b"\n") != len(lines) - 1:
+        if head.count("\n") != len(lines) - 1:
             raise HTTPError(400, BARE_LF)
-        if head.count(b"\r") != len(lines) - 1:
+        if head.count("\r") != len(lines) - 1:
             raise HTTPError(400, "bare CR in the request head (RFC 9112 §2.2)")
 
-        # §3: request-line = method SP request-target SP HTTP-version
-        parts = request_line.split(b" ")
-        if len(parts) != 3 or not all(parts):
-            raise HTTPError(400, "malformed request line; expected 'METHOD /path HTTP/1.1'")
-        raw_method, raw_target, raw_version = parts
-        if not _is_token(raw_method):
-            raise HTTPError(400, "invalid method name")
-        if raw_version == b"HTTP/1.1":  # nearly every request: skip the general check
-            version_text = "HTTP/1.1"
-        else:
-            version = _VERSION.fullmatch(raw_version)
-            if not version:
-                raise HTTPError(400, "malformed HTTP version; expected HTTP/1.1")
-            major, minor = int(version.group(1)), int(version.group(2))
-            if major != 1:
-                raise HTTPError(505, f"HTTP/{major}.{minor} is not supported; this server speaks HTTP/1.1")
-            version_text = "HTTP/1.0" if minor == 0 else "HTTP/1.1"
-        method = raw_method.decode("ascii")
-        path, query = self._parse_target(method, raw_target)
+        request_line = _REQUEST_LINE.fullmatch(request_line)
+        if request_line is None:
+            raise _request_line_error(lines[0])
+        method, target, major, minor = request_line.groups()
+        if major != "1":
+            raise HTTPError(505, f"HTTP/{major}.{minor} is not supported; this server speaks HTTP/1.1")
+        version = "HTTP/1.0" if minor == "0" else "HTTP/1.1"
+        path, query = self._parse_target(method, target)
 
-        headers = Headers()
-        for line in lines[1:]:
-            headers.add(*self._parse_field(line))
-        request = Request(method, raw_target.decode("ascii"), path, query, version_text, headers)
+        headers = Headers([self._parse_field(line) for line in lines[1:]])
+        request = Request(method, target, path, query, version, headers)
         self._check_host(request)
         return request
 
     @staticmethod
     def _parse_target(method, target):
-        if not _TARGET.fullmatch(target):
-            raise HTTPError(400, "invalid characters in the request target")
-        if target[:1] == b"/":  # origin-form, the usual case (§3.2.1)
-            path, _, query = target.partition(b"?")
-            return path.decode("ascii"), query.decode("ascii")
-        if target == b"*":  # asterisk-form, only for OPTIONS (§3.2.4)
+        if target[0] == "/":  # origin-form, the usual case (§3.2.1)
+            path, _, query = target.partition("?")
+            return path, query
+        if target == "*":  # asterisk-form, only for OPTIONS (§3.2.4)
             if method != "OPTIONS":
                 raise HTTPError(400, "the target '*' is only allowed with OPTIONS")
             return "*", ""
         absolute = _ABSOLUTE_FORM.fullmatch(target)
         if absolute:  # absolute-form, as sent to proxies (§3.2.2)
             scheme = absolute.group(1).lower()
-            if scheme not in (b"http", b"https"):
+            if scheme not in ("http", "https"):
                 raise HTTPError(400, "only http and https URLs can be requested")
-            path = absolute.group(3) or b"/"
-            return path.decode("ascii"), (absolute.group(4) or b"").decode("ascii")
+            return absolute.group(3) or "/", absolute.group(4) or ""
         if method == "CONNECT":  # authority-form (§3.2.3); refused later with 501
             return "", ""
         raise HTTPError(400, "the request target must start with '/'")
 
     @staticmethod
     def _parse_field(line):
-        # §5.1: field-line = field-name ":" OWS field-value OWS
-        if line[:1] in (b" ", b"\t"):
-            raise HTTPError(400, "obsolete line folding in a header field (RFC 9112 §5.2)")
-        colon = line.find(b":")
-        if colon == -1:
-            raise HTTPError(400, "header line without a colon")
-        name = line[:colon]
-        if not _is_token(name):
-            if name[-1:] in (b" ", b"\t"):
-                raise HTTPError(400, "whitespace between a header name and its colon (RFC 9112 §5.1)")
-            raise HTTPError(400, "invalid header field name")
-        value = line[colon + 1 :].strip(b" \t")
-        if _BAD_VALUE_BYTE.search(value):
-            raise HTTPError(400, "control character in a header field value")
-        return name.decode("ascii"), value.decode("latin-1")
+        """(name, value) of one field line, or the `HTTPError` saying what is wrong."""
+        field = _FIELD_LINE.fullmatch(line)
+        if field is None:
+            raise _field_error(line)
+        name, value = field.groups()
+        return name, value.strip(" \t")  # OWS is not part of the value
 
     @staticmethod
     def _check_host(request):
         # RFC 9112 §3.2: an HTTP/1.1 request without exactly one Host is a 400.
-        hosts = request.headers.get_all("host")
-        if request.version == "HTTP/1.1" and not hosts:
-            raise HTTPError(400, "missing Host header (required in HTTP/1.1)")
+        hosts = request.headers.by_name.get("host")
+        if hosts is None:
+            if request.version == "HTTP/1.1":
+                raise HTTPError(400, "missing Host header (required in HTTP/1.1)")
+            return
         if len(hosts) > 1:
             raise HTTPError(400, "more than one Host header")
-        if hosts and not _HOST.fullmatch(hosts[0]):
+        if not _HOST.fullmatch(hosts[0]):
             raise HTTPError(400, "invalid Host header")
 
     # -- framing (RFC 9112 §6) -------------------------------------------
 
     def _choose_framing(self, request):
         headers = request.headers
-        transfer_encoding = headers.get_all("transfer-encoding")
-        content_length = headers.get_all("content-length")
+        transfer_encoding = headers.by_name.get("transfer-encoding")
+        content_length = headers.by_name.get("content-length")
         if transfer_encoding:
             if request.version == "HTTP/1.0":
                 raise HTTPError(400, "Transfer-Encoding in an HTTP/1.0 request (RFC 9112 §6.1)")
@@ -335,16 +343,19 @@ class RequestParser:
             self._remaining = 0
             self.state = BODY_LENGTH
 
-        connection = {token.lower() for token in headers.get_list("connection")}
-        if request.version == "HTTP/1.1":
-            request.keep_alive = "close" not in connection
-            expect = headers.get("expect")
-            if expect is not None:
-                if expect.lower() != "100-continue":
-                    raise HTTPError(417, f"unsupported expectation {expect[:40]!r}")
-                request.expect_continue = True
+        # §9.3: HTTP/1.1 keeps the connection open unless told "close";
+        # HTTP/1.0 closes it unless told "keep-alive".
+        if "connection" in headers.by_name:
+            connection = {token.lower() for token in headers.get_list("connection")}
+            close = "close" in connection
+            request.keep_alive = not close and (request.version == "HTTP/1.1" or "keep-alive" in connection)
         else:
-            request.keep_alive = "keep-alive" in connection and "close" not in connection
+            request.keep_alive = request.version == "HTTP/1.1"
+        if "expect" in headers.by_name and request.version == "HTTP/1.1":
+            expect = headers.get("expect")
+            if expect.lower() != "100-continue":
+                raise HTTPError(417, f"unsupported expectation {expect[:40]!r}")
+            request.expect_continue = True
 
     # -- bodies (RFC 9112 §6.2, §7.1) ------------------------------------
 
@@ -397,7 +408,7 @@ class RequestParser:
             self._trailer_size += len(line) + 2
             if self._trailer_size > self.limits.max_head:
                 raise HTTPError(431, "trailer section too large")
-            self._parse_field(line)  # validated, then dropped: we use no trailers
+            self._parse_field(line.decode("latin-1"))  # validated, then dropped: we use no trailers
             return self._next_chunked()
 
         size_line = _CHUNK_SIZE_LINE.fullmatch(line)

@@ -54,26 +54,26 @@ def resolve_with_stat(base, url_path):
     the way, so a caller serving the file needs no second system call."""
     real_base = real_folder(base)
     segments = decode_segments(url_path)
-    candidate = os.path.join(real_base, *segments)
     # The segments cannot climb, so only a symbolic link can lead out. Looking
     # at each component below the base (lstat) is much cheaper than realpath,
     # which we need only when a link is actually there.
-    path = real_base
+    path = real_base.rstrip(os.sep)
     status = None
-    for segment in segments:
+    for number, segment in enumerate(segments):
         path = path + os.sep + segment  # os.path.join, minus its checks we made already
         try:
             status = os.lstat(path)
         except (FileNotFoundError, NotADirectoryError):
-            return candidate, None  # the rest does not exist yet (an upload, or a 404)
+            # The rest does not exist yet (an upload, or a 404).
+            return os.path.join(path, *segments[number + 1:]), None
         except OSError:
             break
         if stat.S_ISLNK(status.st_mode):
             break
     else:
         # No link anywhere: the last lstat is the file's stat (None for the base itself).
-        return candidate, status
-    real = os.path.realpath(candidate)
+        return path if segments else real_base, status
+    real = os.path.realpath(os.path.join(real_base, *segments))
     if real != real_base and not real.startswith(real_base.rstrip(os.sep) + os.sep):
         raise HTTPError(404, "not found", close=False)
     return real, None

@@ -95,20 +95,25 @@ def http_date_now():
     return value
 
 
-# Most responses repeat the same few fields (Content-Type: text/plain, ...):
-# each distinct field is encoded once and remembered, up to a bound.
-_encoded_fields = {}
+# Most responses repeat the same fields: every text/plain answer, every request
+# for the same file. Each distinct list of fields is encoded once and
+# remembered, up to a bound.
+_encoded_fields = {}  # tuple of (name, value) pairs → their lines, as bytes
 MAX_ENCODED_FIELDS = 4096
+_SERVER_FIELD = f"Server: {SERVER_NAME}\r\n".encode("ascii")
 
 
-def _encode_field(name, value):
-    if "\r" in value or "\n" in value:  # a bug of ours, never the client's
-        raise ValueError(f"line break in response header {name}")
-    line = f"{name}: {value}\r\n".encode("latin-1")
+def _encode_fields(fields):
+    lines = []
+    for name, value in fields:
+        if "\r" in value or "\n" in value:  # a bug of ours, never the client's
+            raise ValueError(f"line break in response header {name}")
+        lines.append(f"{name}: {value}\r\n")
+    encoded = "".join(lines).encode("latin-1")
     if len(_encoded_fields) >= MAX_ENCODED_FIELDS:
         _encoded_fields.clear()
-    _encoded_fields[(name, value)] = line
-    return line
+    _encoded_fields[fields] = encoded
+    return encoded
 
 
 def encode_head(response, *, close=False, keep_alive_header=False):
@@ -119,17 +124,19 @@ def encode_head(response, *, close=False, keep_alive_header=False):
     """
     status = response.status
     status_line = _STATUS_LINES.get(status) or f"HTTP/1.1 {status} Unknown\r\n".encode("ascii")
-    parts = [status_line, b"Date: ", http_date_now(), b"\r\nServer: " + SERVER_NAME.encode() + b"\r\n"]
-    for field in response.headers:
-        line = _encoded_fields.get(field)
-        if line is None:
-            line = _encode_field(*field)
-        parts.append(line)
-    if status not in _NO_BODY_STATUSES:
-        parts.append(b"Content-Length: %d\r\n" % response.body_length)
+    fields = tuple(response.headers)
+    encoded_fields = _encoded_fields.get(fields)
+    if encoded_fields is None:
+        encoded_fields = _encode_fields(fields)
+    if status in _NO_BODY_STATUSES:
+        length = b""
+    else:
+        length = b"Content-Length: %d\r\n" % response.body_length
     if close:
-        parts.append(b"Connection: close\r\n")
+        connection = b"Connection: close\r\n"
     elif keep_alive_header:
-        parts.append(b"Connection: keep-alive\r\n")
-    parts.append(b"\r\n")
-    return b"".join(parts)
+        connection = b"Connection: keep-alive\r\n"
+    else:
+        connection = b""
+    return b"".join((status_line, b"Date: ", http_date_now(), b"\r\n", _SERVER_FIELD,
+                     encoded_fields, length, connection, b"\r\n"))
