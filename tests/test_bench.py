@@ -1,7 +1,11 @@
 """The benchmark's code path, run quickly: timings stay out of the test suite."""
 
 import json
+import os
+import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -11,9 +15,11 @@ from httpserver import bench
 @pytest.mark.timeout(120)
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the benchmark reads /proc for CPU and memory")
 def test_quick_benchmark_writes_its_reports(tmp_path):
+    cores = os.sched_getaffinity(0)
     results = bench.main(["--quick", "--tool", "own", "--only", "http.server", "select",
                           "--idle", "20", "--out", str(tmp_path)])
     assert results == 0
+    assert os.sched_getaffinity(0) == cores, "the caller's cores are given back"
     data = json.loads((tmp_path / "results.json").read_text())
     assert set(data["servers"]) == {"http.server", "select"}
     for entry in data["servers"].values():
@@ -29,3 +35,31 @@ def test_wrk_latency_parsing():
     output = "  Latency Distribution\n     50%  231.00us\n     75%    1.20ms\n     99%    1.51s \n"
     assert bench.wrk_ms(output, "50%") == pytest.approx(0.231)
     assert bench.wrk_ms(output, "99%") == pytest.approx(1510)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_cpu_time_counts_the_processes_a_server_started():
+    # `--workers` servers are a parent and its children: CPU/GiB must count them all.
+    grandchild = "import time; time.sleep(30)"
+    child = f"import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', {grandchild!r}]); time.sleep(30)"
+    parent = subprocess.Popen([sys.executable, "-c", child])
+    try:
+        deadline = time.monotonic() + 10
+        while len(bench.process_tree(parent.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pids = bench.process_tree(parent.pid)
+        assert pids[0] == parent.pid and len(pids) == 2
+        assert bench.process_cpu_seconds(parent.pid) >= 0
+    finally:
+        for pid in reversed(bench.process_tree(parent.pid)):
+            os.kill(pid, 15)
+        parent.wait(10)
+
+
+def test_nginx_gets_absolute_paths(tmp_path, monkeypatch):
+    # nginx resolves relative paths against its prefix folder, not our working folder.
+    monkeypatch.chdir(tmp_path)
+    command = bench.nginx_command(Path("site"), 8080, Path("build/nginx"))
+    config = (tmp_path / "build" / "nginx" / "nginx.conf").read_text()
+    assert f"root {tmp_path / 'site'};" in config
+    assert all(Path(part).is_absolute() for part in command[2::2])
