@@ -158,6 +158,33 @@ def test_malformed_requests_get_the_right_status(data, status):
     assert status_of(data, split=1) == status  # found the same way byte by byte
 
 
+@pytest.mark.parametrize("data, reason", [
+    # The fast patterns refuse these; the slow path must still name the rule broken.
+    (b"GET  / HTTP/1.1\r\nHost: x\r\n\r\n", "malformed request line"),
+    (b"G(T / HTTP/1.1\r\nHost: x\r\n\r\n", "invalid method name"),
+    (b"GET /a#b HTTP/1.1\r\nHost: x\r\n\r\n", "invalid characters in the request target"),
+    (b"GET /\xe9 HTTP/1.1\r\nHost: x\r\n\r\n", "invalid characters in the request target"),
+    (b"GET / http/1.1\r\nHost: x\r\n\r\n", "malformed HTTP version"),
+    (b"GET / HTTP/3.0\r\nHost: x\r\n\r\n", "HTTP/3.0 is not supported"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", "obsolete line folding"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nNoColon\r\n\r\n", "without a colon"),
+    (b"GET / HTTP/1.1\r\nHost\t: x\r\n\r\n", "whitespace between a header name and its colon"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nA(b: 1\r\n\r\n", "invalid header field name"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\n: 1\r\n\r\n", "invalid header field name"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nA: 1\x7f\r\n\r\n", "control character in a header field value"),
+])
+def test_errors_name_the_rule_that_was_broken(data, reason):
+    with pytest.raises(HTTPError) as caught:
+        events_of(data)
+    assert reason in caught.value.reason
+
+
+def test_field_values_keep_obs_text_and_lose_only_surrounding_whitespace():
+    data = b"GET / HTTP/1.1\r\nHost: x\r\nX-Name: \t caf\xe9 au lait \t\r\n\r\n"
+    [(request, _)] = requests_of(data)
+    assert request.headers.get("x-name") == "caf\xe9 au lait"  # Latin-1: byte 0xE9 is "é"
+
+
 def test_size_limits():
     limits = Limits(max_request_line=100, max_head=1000, max_fields=5, max_body=10)
     assert status_of(b"GET /" + b"a" * 200, limits=limits) == 414  # before the line even ends
