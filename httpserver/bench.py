@@ -94,7 +94,11 @@ def process_tree(pid):
     """`pid` and its descendants, from Linux's /proc/<pid>/task/<tid>/children."""
     pids = [pid]
     for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:  # a thread that ended while we looked (the thread model)
+            continue
+        for child in children:
             pids.extend(process_tree(int(child)))
     return pids
 
