@@ -39,9 +39,14 @@ def free_port():
         return probe.getsockname()[1]
 
 
+# `--no-pin` turns pinning off: server and load generator then share every core,
+# as in a plain `wrk` run by hand.
+PINNING = True
+
+
 def pin(command, core):
     """Prefix `command` with taskset when this is Linux with two cores or more."""
-    if shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
+    if PINNING and shutil.which("taskset") and (os.cpu_count() or 1) >= 2:
         return ["taskset", "-c", str(core)] + command
     return command
 
@@ -274,7 +279,8 @@ def measure_all(arguments):
     if tool == "auto":
         tool = "wrk" if shutil.which("wrk") else "own"
     results = {"machine": f"{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}",
-               "tool": tool, "duration": arguments.duration, "servers": {}}
+               "tool": tool, "duration": arguments.duration, "pinned": pin(["true"], 1)[0] == "taskset",
+               "servers": {}}
     print(f"load generator: {tool}; {arguments.duration} s per measurement; results in {out}/", flush=True)
     for name in arguments.only or list(server_commands(site, 0, out / "nginx")):
         port = free_port()
@@ -314,8 +320,10 @@ def write_reports(results, out, concurrencies):
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2))
     baseline = results["servers"].get("http.server", {}).get("small", {})
+    placement = ("server and load generator pinned to different cores" if results.get("pinned")
+                 else "server and load generator not pinned")
     lines = [f"Machine: {results['machine']}. Load: {results['tool']}, {results['duration']} s each, "
-             "1 KiB file, keep-alive.", "",
+             f"1 KiB file, keep-alive; {placement}.", "",
              "| server | " + " | ".join(f"{c} conn: req/s (× http.server), p50 / p99 ms" for c in concurrencies)
              + " | large file MiB/s | CPU s/GiB |",
              "|---" * (len(concurrencies) + 3) + "|"]
@@ -389,8 +397,12 @@ def main(argv=None):
     parser.add_argument("--out", default="build/bench", help="where results go (default build/bench)")
     parser.add_argument("--tool", choices=["auto", "wrk", "own"], default="auto",
                         help="load generator: wrk if installed (auto), or the package's own")
+    parser.add_argument("--no-pin", dest="pin", action="store_false",
+                        help="let server and load generator share all cores (default: pinned apart)")
     parser.add_argument("--quick", action="store_true", help="a few seconds in all, for a smoke test")
     arguments = parser.parse_args(argv)
+    global PINNING
+    PINNING = arguments.pin
     if arguments.quick:
         arguments.duration, arguments.large_mib, arguments.large_repeat = 0.3, 2, 2
         arguments.large_seconds = 0

@@ -44,7 +44,7 @@ class Client:
     def __init__(self, sock, connection, deadline, handshaking):
         self.sock = sock
         self.connection = connection
-        self.output = collections.deque()  # memoryviews and FileBody objects, in order
+        self.output = collections.deque()  # bytes, memoryviews and FileBody objects, in order
         # A fixed deadline while handshaking, writing or draining; otherwise None,
         # and the connection says (from the last activity) which timeout applies.
         self.deadline = deadline
@@ -165,8 +165,7 @@ class SelectServer(BaseServer):
     # -- writing --------------------------------------------------------------
 
     def queue(self, client, outgoing):
-        for item in outgoing:
-            client.output.append(item if isinstance(item, FileBody) else memoryview(item))
+        client.output.extend(outgoing)
         self.flush(client)
 
     def flush(self, client):
@@ -185,7 +184,7 @@ class SelectServer(BaseServer):
                     continue
                 sent = sock.send(item)
                 if sent < len(item):
-                    output[0] = item[sent:]
+                    output[0] = memoryview(item)[sent:]  # the rest, without copying it
                     return self.want(client, WRITE)
                 output.popleft()
         except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):

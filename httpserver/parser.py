@@ -83,7 +83,8 @@ class Request:
 # same number: the patterns below see exactly the bytes that were sent.
 # RFC 9110 §5.6.2: token = 1*tchar.
 _TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
-# RFC 9112 §3.2 and RFC 3986: a request target is visible ASCII without '#'.
+# RFC 9112 §3.2 and RFC 3986: a request target is made of the characters a URI
+# may contain: letters, digits and -._~%:/?@!$&'()*+,;=[] (no '#', no space).
 _TARGET = r"[!$%&'()*+,\-./0-9:;=?@A-Z\[\]_a-z~]+"
 # §3: request-line = method SP request-target SP HTTP-version
 _REQUEST_LINE = re.compile(rf"({_TOKEN}) ({_TARGET}) HTTP/([0-9])\.([0-9])")
@@ -251,10 +252,10 @@ class RequestParser:
         if head.count("\r") != len(lines) - 1:
             raise HTTPError(400, "bare CR in the request head (RFC 9112 §2.2)")
 
-        request_line = _REQUEST_LINE.fullmatch(request_line)
-        if request_line is None:
-            raise _request_line_error(lines[0])
-        method, target, major, minor = request_line.groups()
+        parts = _REQUEST_LINE.fullmatch(request_line)  # a match object, or None
+        if parts is None:
+            raise _request_line_error(request_line)
+        method, target, major, minor = parts.groups()  # the four (...) groups of the pattern
         if major != "1":
             raise HTTPError(505, f"HTTP/{major}.{minor} is not supported; this server speaks HTTP/1.1")
         version = "HTTP/1.0" if minor == "0" else "HTTP/1.1"

@@ -21,7 +21,7 @@ _STATUS_LINES = {
     for status in HTTPStatus
 }
 # RFC 9110 §8.6: no Content-Length on 1xx and 204; a 304 has no body at all.
-_NO_BODY_STATUSES = frozenset({100, 101, 103, 204, 304})
+_NO_BODY_STATUSES = frozenset({100, 101, 102, 103, 204, 304})
 
 CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
@@ -106,8 +106,9 @@ _SERVER_FIELD = f"Server: {SERVER_NAME}\r\n".encode("ascii")
 def _encode_fields(fields):
     lines = []
     for name, value in fields:
-        if "\r" in value or "\n" in value:  # a bug of ours, never the client's
-            raise ValueError(f"line break in response header {name}")
+        # RFC 9110 §5.5: CR, LF and NUL in a value are "invalid and dangerous".
+        if "\r" in value or "\n" in value or "\0" in value:  # a bug of ours, never the client's
+            raise ValueError(f"line break or NUL in response header {name}")
         lines.append(f"{name}: {value}\r\n")
     encoded = "".join(lines).encode("latin-1")
     if len(_encoded_fields) >= MAX_ENCODED_FIELDS:

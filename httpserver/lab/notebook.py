@@ -19,6 +19,7 @@ def show_source(obj, lines=None):
 
     `lines=(first, last)` shows only those lines (1-based, inclusive) of it.
     """
+    obj = inspect.unwrap(obj)  # a decorated function (lru_cache): show the function itself
     source = inspect.getsource(obj)
     if lines is not None:
         first, last = lines
