@@ -3,7 +3,7 @@
     python -m httpserver.bench [--quick] [--duration 5] [--out build/bench]
 
 Each server runs in its own process on 127.0.0.1, serving the same generated
-files. For each concurrency (1, 10, 100 keep-alive connections) it measures
+files; nginx and uvicorn (with httptools) join in when they are installed. For each concurrency (1, 10, 100 keep-alive connections) it measures
 requests per second and p50/p99 latency of a 1 KiB file, with `wrk` when it is
 installed and the package's own load generator otherwise; then the time and the
 server's CPU to send a large file; then, for the event loop, how many idle
@@ -16,6 +16,7 @@ bounded: each measurement by its duration, each server by a stop at the end.
 """
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -126,7 +127,38 @@ def server_commands(site, port, nginx_folder):
         commands["select ×2 processes"] = ours + ["--model", "select", "--workers", "2"]
     if shutil.which("nginx"):
         commands["nginx (1 worker)"] = pin(nginx_command(site, port, nginx_folder), 0)
+    if importlib.util.find_spec("uvicorn") and importlib.util.find_spec("httptools"):
+        commands["uvicorn + httptools"] = pin(uvicorn_command(site, port, nginx_folder.parent / "uvicorn"), 0)
     return commands
+
+
+ASGI_APP = """\
+# Written by httpserver.bench: the benchmark's files, read once, for uvicorn.
+import os
+
+SITE = {site!r}
+FILES = {{"/" + name: open(os.path.join(SITE, name), "rb").read() for name in os.listdir(SITE)}}
+
+
+async def app(scope, receive, send):
+    body = FILES.get(scope["path"])
+    status = 200 if body is not None else 404
+    body = body if body is not None else b"not found\\n"
+    await send({{"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/octet-stream"),
+                            (b"content-length", str(len(body)).encode())]}})
+    await send({{"type": "http.response.body", "body": body}})
+"""
+
+
+def uvicorn_command(site, port, folder):
+    """uvicorn with its C parser (httptools), the fastest common Python server, when
+    installed: an ASGI app that answers from files it read at start-up."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "bench_app.py").write_text(ASGI_APP.format(site=str(site.resolve())))
+    return [sys.executable, "-m", "uvicorn", "bench_app:app", "--app-dir", str(folder.resolve()),
+            "--host", "127.0.0.1", "--port", str(port), "--http", "httptools", "--loop", "asyncio",
+            "--log-level", "warning", "--no-access-log"]
 
 
 def nginx_command(site, port, folder):

@@ -63,3 +63,31 @@ def test_nginx_gets_absolute_paths(tmp_path, monkeypatch):
     config = (tmp_path / "build" / "nginx" / "nginx.conf").read_text()
     assert f"root {tmp_path / 'site'};" in config
     assert all(Path(part).is_absolute() for part in command[2::2])
+
+
+def test_uvicorn_app_answers_from_the_site(tmp_path):
+    # The ASGI app we hand uvicorn, driven directly: no uvicorn needed for this test.
+    import asyncio
+    import importlib.util
+
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "1k.txt").write_bytes(b"x" * 1024)
+    command = bench.uvicorn_command(site, 8081, tmp_path / "uvicorn")
+    assert command[1:3] == ["-m", "uvicorn"] and "httptools" in command
+    spec = importlib.util.spec_from_file_location("bench_app", tmp_path / "uvicorn" / "bench_app.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    def answer(path):
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+
+        asyncio.run(module.app({"type": "http", "path": path}, None, send))
+        return sent[0]["status"], dict(sent[0]["headers"]), sent[1]["body"]
+
+    status, headers, body = answer("/1k.txt")
+    assert (status, body) == (200, b"x" * 1024) and headers[b"content-length"] == b"1024"
+    assert answer("/missing")[0] == 404
