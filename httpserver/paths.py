@@ -16,8 +16,11 @@ from urllib.parse import unquote
 from .errors import HTTPError
 
 
+# Pure, and asked again and again for the same few paths: worth remembering.
+# (A bad path raises each time; lru_cache keeps only answers.)
+@functools.lru_cache(maxsize=256)
 def decode_segments(url_path):
-    """The percent-decoded segments of `url_path`, each checked on its own."""
+    """The percent-decoded segments of `url_path`, each checked on its own (a tuple)."""
     segments = []
     for raw in url_path.split("/"):
         if not raw:
@@ -35,7 +38,7 @@ def decode_segments(url_path):
             # and trailing dots or spaces are silently dropped.
             raise HTTPError(400, "this file name is not allowed on Windows", close=False)
         segments.append(segment)
-    return segments
+    return tuple(segments)  # shared between callers: it must not change
 
 
 @functools.lru_cache(maxsize=64)
