@@ -15,121 +15,21 @@ A request that breaks the protocol raises `HTTPError` with the status it maps to
 (400, 411, 413, 414, 431, 501, 505). The parser is strict where leniency lets two
 parsers disagree about where a message ends (request smuggling): bare LF, obsolete
 line folding, whitespace before a colon, and Content-Length beside
-Transfer-Encoding are all refused.
+Transfer-Encoding are all refused. The patterns every line is checked against are
+in `grammar.py`; the events themselves in `events.py`.
 """
-
-import re
 
 from .config import Limits
 from .errors import HTTPError
+from .events import CONNECTION_CLOSED, END_OF_MESSAGE, NEED_DATA, PAUSED, Data, Request
+from .grammar import (
+    ABSOLUTE_FORM, CHUNK_SIZE_LINE, DIGITS, FIELD_LINE, HOST, REQUEST_LINE, field_error,
+    request_line_error,
+)
 from .headers import Headers
 
+__all__ = ["CONNECTION_CLOSED", "END_OF_MESSAGE", "NEED_DATA", "PAUSED", "Data", "Request", "RequestParser"]
 
-class _Sentinel:
-    def __init__(self, name):
-        self.name = name
-
-    def __repr__(self):
-        return self.name
-
-
-NEED_DATA = _Sentinel("NEED_DATA")
-END_OF_MESSAGE = _Sentinel("END_OF_MESSAGE")
-PAUSED = _Sentinel("PAUSED")
-CONNECTION_CLOSED = _Sentinel("CONNECTION_CLOSED")
-
-
-class Data:
-    """A piece of request body."""
-
-    __slots__ = ("data",)
-
-    def __init__(self, data):
-        self.data = data
-
-    def __repr__(self):
-        return f"Data({self.data!r})"
-
-
-class Request:
-    """A parsed request head; `body` is filled in by the connection."""
-
-    __slots__ = (
-        "method", "target", "path", "query", "version", "headers",
-        "keep_alive", "expect_continue", "content_length", "chunked",
-        "body", "client", "secure",
-    )
-
-    def __init__(self, method, target, path, query, version, headers):
-        self.method = method  # "GET"
-        self.target = target  # as sent: "/a%20b?x=1" or "http://host/a"
-        self.path = path  # still percent-encoded: "/a%20b"
-        self.query = query  # "x=1", or "" when there is none
-        self.version = version  # "HTTP/1.0" or "HTTP/1.1"
-        self.headers = headers
-        self.keep_alive = True
-        self.expect_continue = False
-        self.content_length = 0  # None when the body is chunked
-        self.chunked = False
-        self.body = b""
-        self.client = None  # (address, port), set by the server
-        self.secure = False  # True when it came over TLS
-
-    def __repr__(self):
-        return f"<Request {self.method} {self.target} {self.version}>"
-
-
-# The head is decoded as Latin-1, which maps each byte to the character with the
-# same number: the patterns below see exactly the bytes that were sent.
-# RFC 9110 §5.6.2: token = 1*tchar.
-_TOKEN = r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
-# RFC 9112 §3.2 and RFC 3986: a request target is made of the characters a URI
-# may contain: letters, digits and -._~%:/?@!$&'()*+,;=[] (no '#', no space).
-_TARGET = r"[!$%&'()*+,\-./0-9:;=?@A-Z\[\]_a-z~]+"
-# §3: request-line = method SP request-target SP HTTP-version
-_REQUEST_LINE = re.compile(rf"({_TOKEN}) ({_TARGET}) HTTP/([0-9])\.([0-9])")
-# §5.1: field-line = field-name ":" OWS field-value OWS. The value may hold any
-# character but controls; HTAB and obs-text are allowed (RFC 9110 §5.5).
-_FIELD_LINE = re.compile(rf"({_TOKEN}):([\t\x20-\x7e\x80-\xff]*)")
-_ABSOLUTE_FORM = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://([^/?]*)([^?]*)(?:\?(.*))?")
-_HOST = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:\[\]%\-]*")
-_DIGITS = re.compile(r"[0-9]{1,18}")
-
-
-# Each compiled pattern checks a whole line in one call into C. Only a line that
-# fails goes to one of these two, which look again, piece by piece, to say what
-# is wrong in words.
-
-def _request_line_error(line):
-    """The `HTTPError` for a request line that `_REQUEST_LINE` refused."""
-    parts = line.split(" ")
-    if len(parts) != 3 or not all(parts):
-        return HTTPError(400, "malformed request line; expected 'METHOD /path HTTP/1.1'")
-    method, target, _ = parts
-    if not re.fullmatch(_TOKEN, method):
-        return HTTPError(400, "invalid method name")
-    if not re.fullmatch(_TARGET, target):
-        return HTTPError(400, "invalid characters in the request target")
-    return HTTPError(400, "malformed HTTP version; expected HTTP/1.1")
-
-
-def _field_error(line):
-    """The `HTTPError` for a header line that `_FIELD_LINE` refused."""
-    if line[:1] in (" ", "\t"):
-        return HTTPError(400, "obsolete line folding in a header field (RFC 9112 §5.2)")
-    name, colon, _ = line.partition(":")
-    if not colon:
-        return HTTPError(400, "header line without a colon")
-    if name[-1:] in (" ", "\t"):
-        return HTTPError(400, "whitespace between a header name and its colon (RFC 9112 §5.1)")
-    if not re.fullmatch(_TOKEN, name):
-        return HTTPError(400, "invalid header field name")
-    return HTTPError(400, "control character in a header field value")
-
-
-# RFC 9112 §7.1: chunk-size [ chunk-ext ] CRLF
-# Whitespace (BWS) may only come before a ";" that starts an extension.
-_CHUNK_SIZE_LINE = re.compile(rb"([0-9A-Fa-f]{1,16})(?:[ \t]*;[^\x00-\x08\x0a-\x1f\x7f]*)?")
 
 MAX_CHUNK_LINE = 4096
 BARE_LF = "bare LF in the request head; lines end with CRLF (RFC 9112 §2.2)"
@@ -229,7 +129,7 @@ class RequestParser:
                 raise HTTPError(431, "request header section too large")
             return self._incomplete("request head")
 
-        head = buffer[:end].decode("latin-1")
+        head = buffer[:end].decode("latin-1")  # one character per byte, none lost (grammar.py)
         del buffer[: end + 4]
         self._checked = 0
         request = self._parse_head(head)
@@ -252,9 +152,9 @@ class RequestParser:
         if head.count("\r") != len(lines) - 1:
             raise HTTPError(400, "bare CR in the request head (RFC 9112 §2.2)")
 
-        parts = _REQUEST_LINE.fullmatch(request_line)  # a match object, or None
+        parts = REQUEST_LINE.fullmatch(request_line)  # a match object, or None
         if parts is None:
-            raise _request_line_error(request_line)
+            raise request_line_error(request_line)
         method, target, major, minor = parts.groups()  # the four (...) groups of the pattern
         if major != "1":
             raise HTTPError(505, f"HTTP/{major}.{minor} is not supported; this server speaks HTTP/1.1")
@@ -275,7 +175,7 @@ class RequestParser:
             if method != "OPTIONS":
                 raise HTTPError(400, "the target '*' is only allowed with OPTIONS")
             return "*", ""
-        absolute = _ABSOLUTE_FORM.fullmatch(target)
+        absolute = ABSOLUTE_FORM.fullmatch(target)
         if absolute:  # absolute-form, as sent to proxies (§3.2.2)
             scheme = absolute.group(1).lower()
             if scheme not in ("http", "https"):
@@ -288,9 +188,9 @@ class RequestParser:
     @staticmethod
     def _parse_field(line):
         """(name, value) of one field line, or the `HTTPError` saying what is wrong."""
-        field = _FIELD_LINE.fullmatch(line)
+        field = FIELD_LINE.fullmatch(line)
         if field is None:
-            raise _field_error(line)
+            raise field_error(line)
         name, value = field.groups()
         return name, value.strip(" \t")  # OWS is not part of the value
 
@@ -304,7 +204,7 @@ class RequestParser:
             return
         if len(hosts) > 1:
             raise HTTPError(400, "more than one Host header")
-        if not _HOST.fullmatch(hosts[0]):
+        if not HOST.fullmatch(hosts[0]):
             raise HTTPError(400, "invalid Host header")
 
     # -- framing (RFC 9112 §6) -------------------------------------------
@@ -330,7 +230,7 @@ class RequestParser:
         elif content_length:
             if len(content_length) > 1:
                 raise HTTPError(400, "more than one Content-Length header")
-            if not _DIGITS.fullmatch(content_length[0]):
+            if not DIGITS.fullmatch(content_length[0]):
                 raise HTTPError(400, f"invalid Content-Length {content_length[0][:20]!r}")
             length = int(content_length[0])
             if length > self.limits.max_body:
@@ -412,7 +312,7 @@ class RequestParser:
             self._parse_field(line.decode("latin-1"))  # validated, then dropped: we use no trailers
             return self._next_chunked()
 
-        size_line = _CHUNK_SIZE_LINE.fullmatch(line)
+        size_line = CHUNK_SIZE_LINE.fullmatch(line)
         if not size_line:
             raise HTTPError(400, "invalid chunk size line")
         size = int(size_line.group(1), 16)

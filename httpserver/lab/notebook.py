@@ -48,9 +48,12 @@ def exchange(server, data, *, timeout=3.0, close_after=True):
     address = (server.host, server.port) if hasattr(server, "host") else tuple(server)
     received = []
     with socket.create_connection(address, timeout=timeout) as sock:
-        sock.sendall(data)
-        if close_after:
-            sock.shutdown(socket.SHUT_WR)
+        try:
+            sock.sendall(data)
+            if close_after:
+                sock.shutdown(socket.SHUT_WR)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # it answered (or gave up) before taking it all: still read what it said
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             sock.settimeout(max(0.01, deadline - time.monotonic()))

@@ -1,0 +1,60 @@
+"""What the request parser says: its events (see `parser.py` for their order).
+
+    NEED_DATA, END_OF_MESSAGE, PAUSED, CONNECTION_CLOSED   markers, compared with `is`
+    Request                                                a complete request head
+    Data                                                   some body bytes
+"""
+
+
+class _Sentinel:
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return self.name
+
+
+NEED_DATA = _Sentinel("NEED_DATA")
+END_OF_MESSAGE = _Sentinel("END_OF_MESSAGE")
+PAUSED = _Sentinel("PAUSED")
+CONNECTION_CLOSED = _Sentinel("CONNECTION_CLOSED")
+
+
+class Data:
+    """A piece of request body."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data):
+        self.data = data
+
+    def __repr__(self):
+        return f"Data({self.data!r})"
+
+
+class Request:
+    """A parsed request head; `body` is filled in by the connection."""
+
+    __slots__ = (
+        "method", "target", "path", "query", "version", "headers",
+        "keep_alive", "expect_continue", "content_length", "chunked",
+        "body", "client", "secure",
+    )
+
+    def __init__(self, method, target, path, query, version, headers):
+        self.method = method  # "GET"
+        self.target = target  # as sent: "/a%20b?x=1" or "http://host/a"
+        self.path = path  # still percent-encoded: "/a%20b"
+        self.query = query  # "x=1", or "" when there is none
+        self.version = version  # "HTTP/1.0" or "HTTP/1.1"
+        self.headers = headers
+        self.keep_alive = True
+        self.expect_continue = False
+        self.content_length = 0  # None when the body is chunked
+        self.chunked = False
+        self.body = b""
+        self.client = None  # (address, port), set by the server
+        self.secure = False  # True when it came over TLS
+
+    def __repr__(self):
+        return f"<Request {self.method} {self.target} {self.version}>"
