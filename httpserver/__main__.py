@@ -19,9 +19,9 @@ import threading
 from .accesslog import common_log_line
 from .background import DEFAULT_MODEL, MODELS, make_server
 from .config import Limits
-from .listener import StartupError
+from .listener import StartupError, adopt_listener
 from .tls import local_ca_files
-from .workers import start_workers, stop_workers, workers_supported
+from .workers import sharing_method, start_workers, stop_workers
 
 
 def parse_arguments(argv):
@@ -41,9 +41,12 @@ def parse_arguments(argv):
     parser.add_argument("--max-body", type=int, default=Limits.max_body, metavar="BYTES",
                         help=f"largest request body accepted (default: {Limits.max_body})")
     parser.add_argument("--workers", type=int, default=1, metavar="N",
-                        help="processes serving the same port, to use N cores (Linux; default 1)")
+                        help="processes serving the same port, to use N cores (Linux, macOS; default 1)")
     parser.add_argument("--quiet", action="store_true", help="no access log on stderr")
-    parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)  # set for workers
+    # Set by the parent for its workers (workers.py), not by hand:
+    parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--listener-fd", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--worker-sharing", choices=["reuse-port", "inherit"], help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     if not 0 <= arguments.port <= 65535:
         parser.error(f"--port must be between 0 and 65535, not {arguments.port}")
@@ -62,9 +65,12 @@ def main(argv=None):
         print(text, file=sys.stderr, flush=True)
 
     workers = arguments.workers
-    if workers > 1 and not workers_supported():
-        print("httpserver: --workers needs Linux (SO_REUSEPORT); serving with one process", file=sys.stderr)
+    sharing = arguments.worker_sharing or sharing_method()
+    if workers > 1 and sharing is None:
+        print("httpserver: --workers cannot share a port on this system; serving with one process",
+              file=sys.stderr)
         workers = 1
+    is_worker = arguments.reuse_port or arguments.listener_fd is not None
     certfile, keyfile, ca_file = arguments.certfile, arguments.keyfile, None
     try:
         if workers > 1 and arguments.tls and not certfile:
@@ -74,7 +80,8 @@ def main(argv=None):
             host=arguments.host, port=arguments.port, root=arguments.root,
             directory=arguments.directory, model=arguments.model, tls=arguments.tls,
             certfile=certfile, keyfile=keyfile, max_body=arguments.max_body,
-            reuse_port=workers > 1 or arguments.reuse_port,
+            reuse_port=(workers > 1 and sharing == "reuse-port") or arguments.reuse_port,
+            listener=None if arguments.listener_fd is None else adopt_listener(arguments.listener_fd),
             access_log=None if arguments.quiet else log_access, error_log=log_error)
     except StartupError as error:
         print(f"httpserver: {error}", file=sys.stderr)
@@ -82,9 +89,10 @@ def main(argv=None):
     server.ca_file = server.ca_file or ca_file
     children = []
     if workers > 1:
-        children = start_workers(arguments, server.address[1], workers - 1, certfile, keyfile)
+        children = start_workers(arguments, server.address[1], workers - 1, certfile, keyfile,
+                                 listener=server.listener if sharing == "inherit" else None)
 
-    if arguments.reuse_port:  # a worker: the parent has said everything already
+    if is_worker:  # the parent has said everything already
         return serve_until_stopped(server, children)
     processes = f"; {workers} processes" if workers > 1 else ""
     print(f"Serving {server.root} on {server.url}/ (model: {server.model}{processes}; files: {server.directory})",

@@ -53,8 +53,9 @@ def server_class(model):
 
 def make_server(*, host="127.0.0.1", port=4221, root=None, directory=None, model=DEFAULT_MODEL,
                 tls=False, certfile=None, keyfile=None, limits=None, access_log=None,
-                error_log=None, ca_folder=None, reuse_port=False, **limit_overrides):
-    """A listening server of `model`, configured from the command-line options."""
+                error_log=None, ca_folder=None, reuse_port=False, listener=None, **limit_overrides):
+    """A listening server of `model`, configured from the command-line options
+    (`listener`: an already listening socket to serve instead of opening one)."""
     root = root or default_folder("www")
     directory = directory or default_folder("files")
     if not os.path.isdir(root):
@@ -71,7 +72,8 @@ def make_server(*, host="127.0.0.1", port=4221, root=None, directory=None, model
     elif tls:
         folder = ca_folder or tempfile.mkdtemp(prefix="httpserver-ca-")
         ssl_context, ca_file = local_ca_context(folder)
-    listener = open_listener(host, port, reuse_port=reuse_port)
+    if listener is None:
+        listener = open_listener(host, port, reuse_port=reuse_port)
     server = cls(listener, Application(root, directory), limits=limits, ssl_context=ssl_context,
                  access_log=access_log, error_log=error_log)
     server.ca_file = ca_file

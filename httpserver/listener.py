@@ -2,7 +2,8 @@
 
 Contract: `open_listener(host, port)` returns a bound, listening, non-blocking
 socket (IPv4 or IPv6, whichever `host` names) or raises `StartupError` with a
-one-line message.
+one-line message. `adopt_listener(fd)` wraps a listening socket inherited from a
+parent process (`--workers` without SO_REUSEPORT).
 """
 
 import errno
@@ -42,6 +43,16 @@ def open_listener(host, port, backlog=1024, reuse_port=False):
         if error.errno in (errno.EACCES, getattr(errno, "WSAEACCES", -1)):
             raise StartupError(f"not allowed to listen on {host}:{port} (ports below 1024 need privileges)") from None
         raise StartupError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    return listener
+
+
+def adopt_listener(fd):
+    """The listening socket open as file descriptor `fd` (inherited), non-blocking."""
+    try:
+        listener = socket.socket(fileno=fd)  # family and type are read from the socket
+    except OSError as error:
+        raise StartupError(f"no listening socket to inherit as file descriptor {fd}: {error.strerror}") from None
+    listener.setblocking(False)
     return listener
 
 

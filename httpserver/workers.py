@@ -1,28 +1,42 @@
 """More than one process on one port: `python -m httpserver --workers N`.
 
 One Python process runs Python code on one core at a time (the GIL). To use
-more cores, N processes each run a whole server. On Linux every process opens
-its own listening socket on the same port with SO_REUSEPORT, and the kernel
-spreads new connections among them. macOS accepts SO_REUSEPORT but does not
-spread TCP connections, and Windows has no such option: there we serve with one
-process and say so.
+more cores, N processes each run a whole server on the same port. How they
+share it depends on the system (`sharing_method`):
+
+- "reuse-port" (Linux): every process opens its own listening socket with
+  SO_REUSEPORT, and the kernel spreads new connections evenly among them.
+- "inherit" (macOS and other POSIX systems, where SO_REUSEPORT does not spread
+  TCP connections): the children inherit the parent's listening socket, by
+  file descriptor, and all accept from its one queue; whoever is free first
+  takes the next connection.
+- None (Windows, which can pass neither): one process serves, and says so.
 
 Contract: `start_workers(arguments, port, count)` starts `count` child
-processes serving `port` with the same options; `stop_workers(children)` ends
-them (only them, by their process objects) and waits.
+processes serving `port` with the same options (given `listener`, they inherit
+it); `stop_workers(children)` ends them (only them, by their process objects)
+and waits.
 """
 
+import os
 import subprocess
 import sys
 
 
-def workers_supported():
-    return sys.platform.startswith("linux")
+def sharing_method():
+    """How worker processes share the port on this system: "reuse-port", "inherit" or None."""
+    if sys.platform.startswith("linux"):
+        return "reuse-port"
+    if os.name == "posix":
+        return "inherit"
+    return None
 
 
-def child_command(arguments, port, certfile, keyfile):
-    """The command line of one worker: the parent's options, on the resolved port."""
-    command = [sys.executable, "-m", "httpserver", "--reuse-port", "--host", arguments.host,
+def child_command(arguments, port, certfile, keyfile, listener_fd=None):
+    """The command line of one worker: the parent's options, on the resolved port,
+    with its own SO_REUSEPORT socket or (given `listener_fd`) the inherited one."""
+    sharing = ["--reuse-port"] if listener_fd is None else ["--listener-fd", str(listener_fd)]
+    command = [sys.executable, "-m", "httpserver", *sharing, "--host", arguments.host,
                "--port", str(port), "--model", arguments.model, "--max-body", str(arguments.max_body)]
     for option, value in (("--root", arguments.root), ("--directory", arguments.directory),
                           ("--certfile", certfile), ("--keyfile", keyfile)):
@@ -33,10 +47,13 @@ def child_command(arguments, port, certfile, keyfile):
     return command
 
 
-def start_workers(arguments, port, count, certfile=None, keyfile=None):
-    command = child_command(arguments, port, certfile, keyfile)
+def start_workers(arguments, port, count, certfile=None, keyfile=None, listener=None):
+    listener_fd = listener.fileno() if listener is not None else None
+    command = child_command(arguments, port, certfile, keyfile, listener_fd)
+    # pass_fds: the one descriptor a child inherits (Python makes no others inheritable).
     # The children share our stderr, so their access logs appear with ours.
-    return [subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+    return [subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             pass_fds=() if listener_fd is None else (listener_fd,))
             for _ in range(count)]
 
 

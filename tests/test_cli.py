@@ -180,3 +180,50 @@ def test_workers_share_the_port_and_stop_together():
     time.sleep(0.5)
     for child in children:
         assert not os.path.exists(f"/proc/{child}") or "zombie" in open(f"/proc/{child}/status").read().lower()
+
+
+def socket_inodes(pid):
+    """The socket inodes process `pid` has open (Linux /proc)."""
+    inodes = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target)
+    return inodes
+
+
+@pytest.mark.skipif(os.name != "posix", reason="workers inherit the listening socket on POSIX systems")
+@pytest.mark.parametrize("model", ["select", "thread"])
+def test_workers_can_inherit_the_listening_socket(model):
+    # How macOS shares the port (its SO_REUSEPORT does not spread connections), forced here.
+    server = RunningServer("--workers", "3", "--worker-sharing", "inherit", "--model", model, "--quiet")
+    try:
+        assert "3 processes" in server.banner
+        children = subprocess.run(["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True).stdout.split()
+        assert len(children) == 2
+        if os.path.isdir("/proc"):  # one listening socket, open in all three processes
+            shared = socket_inodes(server.process.pid)
+            for child in children:
+                shared &= socket_inodes(child)
+            assert len(shared) == 1, shared
+        for index in range(30):  # new connections each: whichever process is free takes it
+            response = requests.get(f"http://127.0.0.1:{server.port}/echo/{index}",
+                                    headers={"Connection": "close"}, timeout=5)
+            assert response.text == str(index)
+    finally:
+        status, _ = server.stop()
+    assert status == 0
+    with socket.socket() as probe:  # every copy of the listener is closed: the port is free
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past TIME_WAIT, not past a listener
+        probe.bind(("127.0.0.1", server.port))
+        probe.listen()
+
+
+def test_listener_fd_that_is_not_a_socket_is_one_line(tmp_path):
+    result = run("--listener-fd", "987")
+    assert result.returncode == 2
+    assert result.stderr.startswith("httpserver: no listening socket to inherit as file descriptor 987")
+    assert "Traceback" not in result.stderr
