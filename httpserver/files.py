@@ -1,11 +1,15 @@
 """`/files/{name}`: read, create, replace and delete files in one folder.
 
 Contract: every write is all-or-nothing. The body goes to a temporary file
-beside the target, is flushed to disk, and only then renamed over the final
-name (`os.replace` is atomic on POSIX and Windows). A client that disconnects
-mid-upload never reaches this code, so nothing appears under the final name; two
-uploads to the same name each write their own temporary file, and the last
-rename wins whole.
+beside the target, is flushed to disk, and only then given the final name. A
+client that disconnects mid-upload never reaches this code, so nothing appears
+under the final name; two uploads to the same name each write their own
+temporary file, and the last one to land wins whole.
+
+Landing decides the status too, in one step that cannot race: `os.link` gives
+the file its name only if no file has it yet (201 Created); if one has,
+`os.replace` swaps it in whole (204). Asking "does it exist?" first and writing
+after would let two uploads both see "no", and both answer 201.
 """
 
 import os
@@ -44,23 +48,22 @@ class FileStore:
             raise HTTPError(409, "that name is a folder", close=False)
         if not os.path.isdir(folder):
             raise HTTPError(404, "the folder for that file does not exist", close=False)
-        existed = os.path.exists(path)
         descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=".part")
         try:
             with os.fdopen(descriptor, "wb") as file:
                 file.write(request.body)
                 file.flush()
                 os.fsync(file.fileno())
-            os.replace(temporary, path)
-        except BaseException:
+            created = land(temporary, path)
+        finally:
             try:
-                os.remove(temporary)
+                os.remove(temporary)  # gone already after a replace; a second name after a link
             except OSError:
                 pass
-            raise
-        if existed:
-            return Response(204)
-        return Response(201, b"", [("Location", "/files/" + name)])
+        sync_folder(folder)
+        if created:
+            return Response(201, b"", [("Location", "/files/" + name)])
+        return Response(204)
 
     def delete(self, request, name):
         """DELETE: remove the file; 204, or 404 when it is not there."""
@@ -81,3 +84,32 @@ class FileStore:
             raise HTTPError(405, "name a file: /files/{name}", close=False,
                             headers=[("Allow", "GET, HEAD, OPTIONS")])
         return path
+
+
+def land(temporary, path):
+    """Give the finished file `temporary` the name `path`; True if that created `path`."""
+    try:
+        os.link(temporary, path)  # fails if `path` exists: then we did not create it
+        return True
+    except FileExistsError:
+        pass
+    except OSError:  # a file system without hard links: ask first (this may race)
+        created = not os.path.exists(path)
+        os.replace(temporary, path)
+        return created
+    os.replace(temporary, path)  # atomic on POSIX and Windows
+    return False
+
+
+def sync_folder(folder):
+    """Flush the folder's entry for the new name to disk too (POSIX; Windows cannot open folders)."""
+    if os.name == "nt":
+        return
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+    except OSError:
+        pass  # some file systems cannot sync a folder; the file itself is on disk already

@@ -268,8 +268,10 @@ def test_concurrent_uploads_never_interleave(concurrent_model, make_server):
     server = make_server(model=concurrent_model)
     bodies = [bytes([65 + n]) * 300_000 for n in range(8)]
 
+    statuses = []
+
     def upload(body):
-        requests.put(server.url + "/files/contested", data=body, timeout=20)
+        statuses.append(requests.put(server.url + "/files/contested", data=body, timeout=20).status_code)
 
     threads = [threading.Thread(target=upload, args=(body,)) for body in bodies]
     for thread in threads:
@@ -278,6 +280,8 @@ def test_concurrent_uploads_never_interleave(concurrent_model, make_server):
         thread.join(timeout=30)
     final = request(server, "GET", "/files/contested")[2]
     assert final in bodies  # exactly one whole upload, never a mixture
+    # RFC 9110 §9.3.4: 201 for the one upload that created the file, 204 for the rest.
+    assert sorted(statuses) == [201] + [204] * (len(bodies) - 1), statuses
 
 
 # -- bodies: gzip, conditional requests, ranges, large files -----------------------------
