@@ -19,6 +19,7 @@ class Limits:
     idle_timeout: float = 15.0  # keep-alive connection with no request started
     head_timeout: float = 10.0  # from the first byte of a head to its end
     body_timeout: float = 30.0  # longest silence while a body is arriving
+    min_body_rate: float = 500.0  # bytes/s a body must average, after body_timeout of grace
     handshake_timeout: float = 10.0  # a TLS handshake must finish within this
     max_connections: int = 1000  # thread model: live connection threads at most
     pool_threads: int = 16  # pool model: worker threads

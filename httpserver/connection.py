@@ -40,6 +40,8 @@ class Connection:
         self.request = None
         self.body_parts = []
         self.head_started = None  # time.monotonic() of the first byte of a head
+        self.body_started = None  # time.monotonic() when the head ended, if a body follows
+        self.body_received = 0
 
     @property
     def waiting_for(self):
@@ -69,10 +71,13 @@ class Connection:
                 self.body_parts = []
                 event.client = self.client
                 event.secure = self.secure
+                if event.content_length or event.chunked:
+                    self.body_started, self.body_received = time.monotonic(), 0
                 if event.expect_continue and not self.parser.buffer:
                     outgoing.append(CONTINUE)  # RFC 9110 §10.1.1: "go on, send it"
             elif isinstance(event, Data):
                 self.body_parts.append(event.data)
+                self.body_received += len(event.data)
             elif event is END_OF_MESSAGE:
                 request = self.request
                 request.body = b"".join(self.body_parts)
@@ -97,6 +102,13 @@ class Connection:
         waiting_for = self.waiting_for
         if waiting_for == "head" and self.head_started is not None:
             return self.head_started + self.limits.head_timeout
+        if waiting_for == "body" and self.body_started is not None:
+            # Two rules, as Apache's mod_reqtimeout has them: silence may last
+            # body_timeout, and after that much grace the body must average
+            # min_body_rate bytes/s, so a trickle cannot hold us for ever.
+            limits = self.limits
+            by_rate = self.body_started + limits.body_timeout + self.body_received / limits.min_body_rate
+            return min(now + limits.body_timeout, by_rate)
         if waiting_for == "body":
             return now + self.limits.body_timeout
         return now + self.limits.idle_timeout

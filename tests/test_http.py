@@ -214,6 +214,44 @@ def test_head_deadline_stops_a_trickling_client(make_server, model):
     assert elapsed < 3
 
 
+def trickle_body(server, rate, seconds, length=100_000):
+    """PUT a `length`-byte body at about `rate` bytes/s, never silent for long;
+    (what the server answered, seconds until it answered or `seconds` ran out)."""
+    with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        sock.sendall(b"PUT /files/slow.bin HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n" % length)
+        start = time.monotonic()
+        sent, received = 0, b""
+        sock.settimeout(0.1)
+        while time.monotonic() - start < seconds and sent < length and not received:
+            piece = min(length - sent, max(1, int(rate * 0.1)))
+            try:
+                sock.sendall(b"x" * piece)
+                sent += piece
+                received += sock.recv(4096)  # waits 0.1 s: our pace
+            except socket.timeout:
+                pass
+            except OSError:
+                break
+        elapsed = time.monotonic() - start
+        received += read_until_closed(sock, timeout=3)
+    return received, elapsed
+
+
+def test_a_body_that_trickles_too_slowly_is_cut_off(make_server, model):
+    # Never silent for long (body_timeout), but on average slower than min_body_rate:
+    # after body_timeout of grace, the deadline grows only by 1 s per 100 bytes received.
+    server = make_server(model=model, body_timeout=1.0, min_body_rate=100)
+    received, elapsed = trickle_body(server, rate=30, seconds=6)
+    assert received.startswith(b"HTTP/1.1 408 "), received[:60]
+    assert 1.0 < elapsed < 4.5  # by the rule, near 1 s + 30 t / 100 = t, so t ≈ 1.4 s
+
+
+def test_a_slow_but_steady_body_is_accepted(make_server, model):
+    server = make_server(model=model, body_timeout=1.0, min_body_rate=100)
+    received, _ = trickle_body(server, rate=2000, seconds=6, length=3000)
+    assert received.startswith(b"HTTP/1.1 201 "), received[:60]
+
+
 def test_idle_keep_alive_connection_is_closed(make_server, model):
     server = make_server(model=model, idle_timeout=0.3)
     with socket.create_connection((server.host, server.port), timeout=5) as sock:
