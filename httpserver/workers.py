@@ -5,12 +5,15 @@ more cores, N processes each run a whole server on the same port. How they
 share it depends on the system (`sharing_method`):
 
 - "reuse-port" (Linux): every process opens its own listening socket with
-  SO_REUSEPORT, and the kernel spreads new connections evenly among them.
+  SO_REUSEPORT, and the kernel picks one for each new connection by a hash of
+  its addresses and ports, so many connections spread roughly evenly.
 - "inherit" (macOS and other POSIX systems, where SO_REUSEPORT does not spread
   TCP connections): the children inherit the parent's listening socket, by
   file descriptor, and all accept from its one queue; whoever is free first
   takes the next connection.
-- None (Windows, which can pass neither): one process serves, and says so.
+- None (Windows: no SO_REUSEPORT, and sockets are not inherited by number;
+  `socket.share` could pass one, but is not used here): one process serves, and
+  says so.
 
 Contract: `start_workers(arguments, port, count)` starts `count` child
 processes serving `port` with the same options (given `listener`, they inherit
