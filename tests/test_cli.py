@@ -163,17 +163,25 @@ def test_curl_as_a_client(tmp_path):
         server.stop()
 
 
+def child_pids(pid):
+    return subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+
+
+def echo_on_new_connections(port, count):
+    """`count` requests, each on a new connection, each answered right."""
+    for index in range(count):
+        response = requests.get(f"http://127.0.0.1:{port}/echo/{index}", headers={"Connection": "close"}, timeout=5)
+        assert response.text == str(index)
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="--workers needs SO_REUSEPORT spreading (Linux)")
 def test_workers_share_the_port_and_stop_together():
     server = RunningServer("--workers", "2", "--model", "select", "--quiet")
     try:
         assert "2 processes" in server.banner
-        children = subprocess.run(["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True).stdout.split()
+        children = child_pids(server.process.pid)
         assert len(children) == 1  # the parent serves too
-        for index in range(20):  # new connections each: the kernel spreads them
-            response = requests.get(f"http://127.0.0.1:{server.port}/echo/{index}",
-                                    headers={"Connection": "close"}, timeout=5)
-            assert response.text == str(index)
+        echo_on_new_connections(server.port, 20)  # the kernel spreads them
     finally:
         status, _ = server.stop()
     assert status == 0
@@ -202,17 +210,14 @@ def test_workers_can_inherit_the_listening_socket(model):
     server = RunningServer("--workers", "3", "--worker-sharing", "inherit", "--model", model, "--quiet")
     try:
         assert "3 processes" in server.banner
-        children = subprocess.run(["pgrep", "-P", str(server.process.pid)], capture_output=True, text=True).stdout.split()
+        children = child_pids(server.process.pid)
         assert len(children) == 2
         if os.path.isdir("/proc"):  # one listening socket, open in all three processes
             shared = socket_inodes(server.process.pid)
             for child in children:
                 shared &= socket_inodes(child)
             assert len(shared) == 1, shared
-        for index in range(30):  # new connections each: whichever process is free takes it
-            response = requests.get(f"http://127.0.0.1:{server.port}/echo/{index}",
-                                    headers={"Connection": "close"}, timeout=5)
-            assert response.text == str(index)
+        echo_on_new_connections(server.port, 30)  # whichever process is free takes each
     finally:
         status, _ = server.stop()
     assert status == 0
