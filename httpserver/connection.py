@@ -103,9 +103,10 @@ class Connection:
         if waiting_for == "head" and self.head_started is not None:
             return self.head_started + self.limits.head_timeout
         if waiting_for == "body" and self.body_started is not None:
-            # Two rules, as Apache's mod_reqtimeout has them: silence may last
-            # body_timeout, and after that much grace the body must average
-            # min_body_rate bytes/s, so a trickle cannot hold us for ever.
+            # Two rules. Silence may last body_timeout (like nginx's
+            # client_body_timeout); and after that much grace the body must average
+            # min_body_rate bytes/s (like MinRate in Apache's mod_reqtimeout), so a
+            # trickle that is never quite silent cannot hold us for ever.
             limits = self.limits
             by_rate = self.body_started + limits.body_timeout + self.body_received / limits.min_body_rate
             return min(now + limits.body_timeout, by_rate)

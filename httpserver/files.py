@@ -97,7 +97,7 @@ def land(temporary, path):
         created = not os.path.exists(path)
         os.replace(temporary, path)
         return created
-    os.replace(temporary, path)  # atomic on POSIX and Windows
+    os.replace(temporary, path)  # one step: a reader sees the old file or the new one
     return False
 
 
