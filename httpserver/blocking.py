@@ -62,25 +62,6 @@ def close_gracefully(sock, linger=1.0):
         sock.close()
 
 
-def tls_accept(sock, context, timeout):
-    """The TLS server handshake, or None when the client cannot complete it."""
-    sock.settimeout(timeout)
-    try:
-        # A TLS client's first byte is 0x16 (a handshake record). Anything else
-        # is most likely plain HTTP: tell the user which scheme to use.
-        first = sock.recv(1, socket.MSG_PEEK)
-        if first and first != b"\x16":
-            sock.sendall(error_bytes(400, PLAIN_HTTP_ON_TLS_PORT))
-            close_gracefully(sock)
-            return None
-        tls_sock = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
-        tls_sock.do_handshake()
-        return tls_sock
-    except (OSError, ValueError):  # ssl.SSLError and socket.timeout are OSErrors
-        sock.close()
-        return None
-
-
 PLAIN_HTTP_ON_TLS_PORT = "this port speaks HTTPS: use https:// instead of http://"
 DONE, WANT_READ, WANT_WRITE, PLAIN_HTTP, FAILED = "done", "read", "write", "plain http", "failed"
 
@@ -113,6 +94,31 @@ def tls_handshake_step(sock, context):
     except (OSError, ValueError):
         return sock, FAILED
     return sock, DONE
+
+
+def tls_accept(sock, context, timeout):
+    """The TLS server handshake on a blocking socket, or None when the client cannot
+    complete it. It is `tls_handshake_step` with a timeout on the socket: instead of
+    answering WANT_READ, the step waits for the bytes, at most `timeout` seconds."""
+    sock.settimeout(timeout)
+    sock, outcome = tls_handshake_step(sock, context)
+    if outcome == DONE:
+        return sock
+    if outcome == PLAIN_HTTP:
+        refuse_plain_http(sock, timeout)
+    else:
+        sock.close()
+    return None
+
+
+def refuse_plain_http(sock, timeout):
+    """Tell a client that spoke plain HTTP to the TLS port which scheme to use; close."""
+    sock.settimeout(timeout)
+    try:
+        sock.sendall(error_bytes(400, PLAIN_HTTP_ON_TLS_PORT))
+    except OSError:
+        pass
+    close_gracefully(sock)
 
 
 def serve_connection(server, sock, client, register=None):

@@ -102,7 +102,7 @@ class Connection:
         waiting_for = self.waiting_for
         if waiting_for == "head" and self.head_started is not None:
             return self.head_started + self.limits.head_timeout
-        if waiting_for == "body" and self.body_started is not None:
+        if waiting_for == "body":  # a body is under way, so body_started is set
             # Two rules. Silence may last body_timeout (like nginx's
             # client_body_timeout); and after that much grace the body must average
             # min_body_rate bytes/s (like MinRate in Apache's mod_reqtimeout), so a
@@ -110,8 +110,6 @@ class Connection:
             limits = self.limits
             by_rate = self.body_started + limits.body_timeout + self.body_received / limits.min_body_rate
             return min(now + limits.body_timeout, by_rate)
-        if waiting_for == "body":
-            return now + self.limits.body_timeout
         return now + self.limits.idle_timeout
 
     # -- responding ---------------------------------------------------------

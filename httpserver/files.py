@@ -17,7 +17,7 @@ import tempfile
 from stat import S_ISDIR
 
 from .errors import HTTPError
-from .paths import resolve, resolve_with_stat
+from .paths import real_folder, resolve, resolve_with_stat
 from .response import Response
 from .static import FileServer, directory_listing, stat_or_error
 
@@ -80,7 +80,7 @@ class FileStore:
 
     def _target(self, name):
         path = resolve(self.directory, name)
-        if path == os.path.realpath(self.directory):
+        if path == real_folder(self.directory):
             raise HTTPError(405, "name a file: /files/{name}", close=False,
                             headers=[("Allow", "GET, HEAD, OPTIONS")])
         return path

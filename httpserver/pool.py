@@ -23,8 +23,8 @@ import threading
 import time
 
 from .blocking import (
-    DONE, PLAIN_HTTP, PLAIN_HTTP_ON_TLS_PORT, WANT_READ, WANT_WRITE, close_gracefully, error_bytes,
-    send_outgoing, tls_handshake_step,
+    DONE, PLAIN_HTTP, WANT_READ, WANT_WRITE, close_gracefully, refuse_plain_http, send_outgoing,
+    tls_handshake_step,
 )
 from .server import BaseServer
 
@@ -192,12 +192,7 @@ class PoolServer(BaseServer):
         if outcome == WANT_READ or outcome == WANT_WRITE:
             self.park(client, READ if outcome == WANT_READ else WRITE)
         elif outcome == PLAIN_HTTP:
-            client.sock.settimeout(self.limits.body_timeout)
-            try:
-                client.sock.sendall(error_bytes(400, PLAIN_HTTP_ON_TLS_PORT))
-            except OSError:
-                pass
-            close_gracefully(client.sock)
+            refuse_plain_http(client.sock, self.limits.body_timeout)
         else:
             client.sock.close()
         return False

@@ -24,14 +24,23 @@ from .paths import resolve_with_stat
 from .response import FileBody, Response
 
 
+# What can go wrong when a file a client named is looked at, opened or read.
+FILE_ERRORS = (FileNotFoundError, NotADirectoryError, PermissionError)
+
+
+def file_error(error):
+    """The `HTTPError` a client should see for one of FILE_ERRORS."""
+    if isinstance(error, PermissionError):
+        return HTTPError(403, "permission denied", close=False)
+    return HTTPError(404, "not found", close=False)
+
+
 def stat_or_error(path):
     """os.stat(path), with the errors a client should see."""
     try:
         return os.stat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        raise HTTPError(404, "not found", close=False)
-    except PermissionError:
-        raise HTTPError(403, "permission denied", close=False)
+    except FILE_ERRORS as error:
+        raise file_error(error) from None
 
 
 class CachedFile:
@@ -115,10 +124,8 @@ class FileServer:
         if stat.st_size <= self.cache.max_file:
             try:
                 entry = self.cache.get(path, stat)
-            except PermissionError:
-                raise HTTPError(403, "permission denied", close=False)
-            except FileNotFoundError:
-                raise HTTPError(404, "not found", close=False)
+            except FILE_ERRORS as error:  # it changed since the stat
+                raise file_error(error) from None
             return self._respond(request, entry, content_type)
         return self._respond_large(request, path, content_type)
 
@@ -144,10 +151,8 @@ class FileServer:
     def _respond_large(self, request, path, content_type):
         try:
             file = open(path, "rb")
-        except FileNotFoundError:
-            raise HTTPError(404, "not found", close=False)
-        except PermissionError:
-            raise HTTPError(403, "permission denied", close=False)
+        except FILE_ERRORS as error:
+            raise file_error(error) from None
         try:
             stat = os.fstat(file.fileno())
             etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'

@@ -164,6 +164,8 @@ def test_malformed_requests_get_the_right_status(data, status):
     (b"G(T / HTTP/1.1\r\nHost: x\r\n\r\n", "invalid method name"),
     (b"GET /a#b HTTP/1.1\r\nHost: x\r\n\r\n", "invalid characters in the request target"),
     (b"GET /\xe9 HTTP/1.1\r\nHost: x\r\n\r\n", "invalid characters in the request target"),
+    (b"GET /a{b} HTTP/1.1\r\nHost: x\r\n\r\n", "invalid characters in the request target"),  # not in RFC 3986
+    (b"GET /a|b HTTP/1.1\r\nHost: x\r\n\r\n", "invalid characters in the request target"),
     (b"GET / http/1.1\r\nHost: x\r\n\r\n", "malformed HTTP version"),
     (b"GET / HTTP/3.0\r\nHost: x\r\n\r\n", "HTTP/3.0 is not supported"),
     (b"GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", "obsolete line folding"),
