@@ -1,0 +1,283 @@
+"""The tester's side of a connection: it records every byte and reads responses strictly.
+
+Contract: `Client(sock, origin)` wraps a connected socket (plain or TLS).
+`send(data)` sends it all; `read_response(method)` returns the next `Response`
+or raises `StageFailure` (no answer in time, closed, reset, or a head that breaks
+the message grammar). `closes_within(seconds)` and `extra_bytes(seconds)` say
+what the server does after answering. Every send and recv lands in `events` as
+(direction "sent"/"received", bytes, seconds since `origin`), so a failure can
+show the exact bytes on the wire.
+
+The head of a response is checked here, line by line, against RFC 9112 (every
+line ends with CRLF, the status line and field lines fit their grammar); the
+framing of the body (Content-Length, chunked, or until close) is left to
+`http.client`, the standard library's own parser, so the tester does not
+judge framing with a grammar of its own.
+"""
+
+import http.client
+import re
+import socket
+import time
+from dataclasses import dataclass
+from typing import List, Tuple
+
+from .failure import StageFailure
+
+SENT, RECEIVED = "sent", "received"
+RECEIVE_SIZE = 64 * 1024
+MAX_HEAD = 256 * 1024  # a response head longer than this is surely a bug
+
+# RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ]
+STATUS_LINE = re.compile(rb"(HTTP/\d\.\d) (\d{3}) ([\t \x21-\x7e\x80-\xff]*)\Z")
+# RFC 9112 §5 and RFC 9110 §5.1, §5.5: field-name ":" OWS field-value OWS
+FIELD_LINE = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*([\t \x21-\x7e\x80-\xff]*?)[ \t]*\Z")
+DIGITS = re.compile(r"[0-9]+\Z")
+
+
+@dataclass
+class Response:
+    """A response as read off the wire: status, fields in order, body, raw head."""
+
+    version: str
+    status: int
+    reason: str
+    fields: List[Tuple[str, str]]
+    body: bytes
+    head: bytes
+
+    def field(self, name):
+        """The field's value (repeated fields joined by ", "), or None; names are case-insensitive."""
+        values = [value for key, value in self.fields if key.lower() == name.lower()]
+        return ", ".join(values) if values else None
+
+    def media_type(self):
+        """Content-Type without parameters, lowercase ("text/plain; charset=utf-8" → "text/plain")."""
+        value = self.field("content-type")
+        return None if value is None else value.split(";")[0].strip().lower()
+
+
+class Client:
+    """A socket that records the bytes both ways and reads responses one by one."""
+
+    def __init__(self, sock, origin, timeout=5.0, label="connection"):
+        self.sock = sock
+        self.origin = origin
+        self.timeout = timeout
+        self.label = label
+        self.events = []
+        self.buffer = bytearray()  # received, not yet handed to a reader
+        self.at_eof = False
+
+    def _record(self, direction, data):
+        self.events.append((direction, bytes(data), time.perf_counter() - self.origin))
+
+    def sent_bytes(self):
+        return b"".join(data for direction, data, _ in self.events if direction == SENT)
+
+    def received_bytes(self):
+        return b"".join(data for direction, data, _ in self.events if direction == RECEIVED)
+
+    # -- sending ---------------------------------------------------------------
+
+    def send(self, data, expected=None):
+        """Send all of `data`; a server that already closed is a StageFailure."""
+        self.sock.settimeout(self.timeout)
+        try:
+            self.sock.sendall(data)
+        except OSError as error:
+            # Record what we tried to send, so the failure shows it.
+            self._record(SENT, data)
+            raise StageFailure(f"sending failed: the server had closed the connection ({error})",
+                               expected=expected, client=self) from None
+        self._record(SENT, data)
+
+    # -- receiving: a file-like object for http.client -------------------------
+
+    def _fill(self, timeout):
+        """Receive once into the buffer; False at end of stream."""
+        if self.at_eof:
+            return False
+        self.sock.settimeout(timeout)
+        chunk = self.sock.recv(RECEIVE_SIZE)
+        self._record(RECEIVED, chunk)
+        if not chunk:
+            self.at_eof = True
+            return False
+        self.buffer += chunk
+        return True
+
+    def readline(self, limit=-1):
+        while b"\n" not in self.buffer and (limit < 0 or len(self.buffer) < limit):
+            if not self._fill(self.timeout):
+                break
+        end = self.buffer.find(b"\n") + 1 or len(self.buffer)
+        if limit >= 0:
+            end = min(end, limit)
+        return self._take(end)
+
+    def read(self, size=-1):
+        while (size is None or size < 0 or len(self.buffer) < size) and self._fill(self.timeout):
+            pass
+        return self._take(len(self.buffer) if size is None or size < 0 else min(size, len(self.buffer)))
+
+    def readinto(self, target):
+        data = self.read(len(target))
+        target[:len(data)] = data
+        return len(data)
+
+    def _take(self, count):
+        data = bytes(self.buffer[:count])
+        del self.buffer[:count]
+        return data
+
+    def makefile(self, *args, **kwargs):  # http.client.HTTPResponse asks its "socket" for a file
+        return self
+
+    def close(self):  # http.client closes its file after a body; the connection lives on
+        pass
+
+    # -- responses -------------------------------------------------------------
+
+    def read_response(self, method="GET", expected=None):
+        """The next final response (1xx interim responses are skipped)."""
+        try:
+            while True:
+                head, version, status, reason, fields = self._read_head(expected)
+                if not 100 <= status < 200:
+                    break
+            response = http.client.HTTPResponse(_Replay(head, self), method=method)
+            response.begin()
+            body = response.read()
+        except socket.timeout:
+            raise StageFailure(f"no complete response within {self.timeout:g} s",
+                               expected=expected, client=self) from None
+        except http.client.IncompleteRead as error:
+            raise StageFailure(f"the connection closed after {len(error.partial)} bytes of the body, "
+                               f"but the response announced {len(error.partial) + (error.expected or 0)}",
+                               expected=expected, client=self) from None
+        except (http.client.HTTPException, ValueError) as error:
+            raise StageFailure(f"the response could not be parsed: {error!r}",
+                               expected=expected, client=self) from None
+        except OSError as error:
+            raise StageFailure(f"the connection broke while reading the response ({error})",
+                               expected=expected, client=self) from None
+        return Response(version, status, reason, fields, body, head)
+
+    def _read_head(self, expected):
+        lines = []
+        while True:
+            line = self.readline(MAX_HEAD)
+            if not line:
+                if lines or self.received_bytes():
+                    problem = "the connection closed in the middle of the response head"
+                else:
+                    problem = "the server closed the connection without answering"
+                raise StageFailure(problem, expected=expected, client=self)
+            if not line.endswith(b"\n"):
+                raise StageFailure("the response head is far too long (or never ends)",
+                                   expected=expected, client=self)
+            if not line.endswith(b"\r\n"):
+                raise StageFailure(
+                    f"line {len(lines) + 1} of the response head ends with a bare LF (\\n), not CRLF (\\r\\n)",
+                    expected=expected, client=self, rule="RFC 9112 §2.1 (every line of a message ends with CRLF)",
+                    hint="End each line with \"\\r\\n\", and the head with an empty line \"\\r\\n\".")
+            if line == b"\r\n":
+                break
+            lines.append(line[:-2])
+        return (b"\r\n".join(lines) + b"\r\n\r\n",) + check_head(lines, self, expected)
+
+    def closes_within(self, seconds):
+        """True when the server closes (or resets) within `seconds`; False if it
+        keeps the connection open; bytes when it sends something instead."""
+        if self.buffer:
+            return bytes(self.buffer)
+        try:
+            if not self._fill(seconds):
+                return True
+        except socket.timeout:
+            return False
+        except OSError:
+            return True  # a reset closes too
+        return bytes(self.buffer)
+
+    def extra_bytes(self, seconds):
+        """Bytes that arrive within `seconds` beyond what has been read (b"" if none, or closed)."""
+        try:
+            if not self.buffer:
+                self._fill(seconds)
+        except (socket.timeout, OSError):
+            pass
+        return bytes(self.buffer)
+
+    def shutdown(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class _Replay:
+    """A "socket" for http.client: the head we checked, then the rest of the stream."""
+
+    def __init__(self, head, client):
+        self.head = bytearray(head)
+        self.client = client
+
+    def makefile(self, *args, **kwargs):
+        return self
+
+    def readline(self, limit=-1):
+        if self.head:
+            end = self.head.find(b"\n") + 1
+            line = bytes(self.head[:end])
+            del self.head[:end]
+            return line
+        return self.client.readline(limit)
+
+    def read(self, size=-1):
+        assert not self.head, "http.client reads the body only after the whole head"
+        return self.client.read(size)
+
+    def readinto(self, target):
+        return self.client.readinto(target)
+
+    def close(self):
+        pass
+
+
+def check_head(lines, client, expected):
+    """Check a head's lines (CRLF removed) against RFC 9112; (version, status, reason, fields)."""
+    def fail(problem, rule, hint=None):
+        raise StageFailure(problem, expected=expected, client=client, rule=rule, hint=hint)
+
+    match = STATUS_LINE.match(lines[0])
+    if not match:
+        fail(f"the status line {lines[0]!r} does not read \"HTTP/1.1 <3-digit code> <reason>\"",
+             "RFC 9112 §4 (status-line = HTTP-version SP status-code SP [reason-phrase])",
+             "Write exactly one space after the version and after the code, e.g. \"HTTP/1.1 200 OK\\r\\n\".")
+    version, status, reason = (part.decode("latin-1") for part in match.groups())
+    if version != "HTTP/1.1":
+        fail(f"the status line says {version}; the tester sent HTTP/1.1 requests and expects an HTTP/1.1 server",
+             "RFC 9110 §6.2 (a server sends the highest HTTP version it conforms to)",
+             "Start every status line with \"HTTP/1.1 \".")
+    fields = []
+    for line in lines[1:]:
+        if line[:1] in (b" ", b"\t"):
+            fail(f"the field line {line!r} starts with whitespace (obsolete line folding)",
+                 "RFC 9112 §5.2 (a server must not generate obs-fold)")
+        field = FIELD_LINE.match(line)
+        if not field:
+            fail(f"the line {line!r} is not a header field \"Name: value\"",
+                 "RFC 9112 §5 (field-line = field-name \":\" OWS field-value OWS)",
+                 "Write \"Name: value\\r\\n\", no space before the colon; "
+                 "the head ends with one empty line, and the body comes only after it.")
+        fields.append(tuple(part.decode("latin-1") for part in field.groups()))
+    lengths = {value.strip() for name, value in fields if name.lower() == "content-length"}
+    if any(not DIGITS.match(value) for value in lengths) or len(lengths) > 1:
+        fail(f"Content-Length {', '.join(sorted(lengths))} is not one decimal number",
+             "RFC 9110 §8.6 (Content-Length = 1*DIGIT)")
+    if lengths and any(name.lower() == "transfer-encoding" for name, _ in fields):
+        fail("the response has both Content-Length and Transfer-Encoding",
+             "RFC 9112 §6.2 (a sender must not send Content-Length with Transfer-Encoding)")
+    return version, int(status), reason, fields
