@@ -49,6 +49,7 @@ def load_my_server(path=None):
     if not path.is_file():
         raise CheckFailed("no %s in %s: it is the file you build your server in; `make student` "
                           "writes its skeleton beside the chapters" % (path.name, path.parent))
+    refuse_package_imports(path)
     spec = importlib.util.spec_from_file_location("my_server", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules["my_server"] = module  # dataclasses look their module up while it runs
@@ -59,6 +60,26 @@ def load_my_server(path=None):
     except Exception as error:
         raise CheckFailed("%s does not run: %s: %s" % (path.name, type(error).__name__, error)) from None
     return module
+
+
+def refuse_package_imports(path=None):
+    """CheckFailed when my_server.py imports httpserver: the learner's server is their own."""
+    path = my_server_path(path)
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except SyntaxError:
+        return  # running it reports the syntax error with its line
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names = [node.module or ""]
+        for name in names:
+            if name.split(".")[0] == "httpserver":
+                raise CheckFailed("%s, line %d, imports %s: your server must be your own, written "
+                                  "with the standard library only (calling the package would pass the "
+                                  "checks without teaching anything)" % (path.name, node.lineno, name))
 
 
 def missing_parts(path=None):
@@ -162,6 +183,7 @@ def check_my_server(upto, path=None, names=None):
     path = my_server_path(path)
     if not path.is_file():
         load_my_server(path)  # raises the friendly "no my_server.py" report
+    refuse_package_imports(path)
     try:
         missing = missing_parts(path)
     except SyntaxError as error:
