@@ -483,8 +483,9 @@ def body_length(request):
         raise HTTPError(400, "both Content-Length and Transfer-Encoding (RFC 9112 §6.3)", close=True)
     if encodings:
         codings = [coding.strip().lower() for value in encodings for coding in value.split(",")]
-        if codings[-1] != "chunked":
-            raise HTTPError(400, "chunked must be the final transfer coding (RFC 9112 §6.3)", close=True)
+        if codings[-1] != "chunked" or codings.count("chunked") > 1:
+            # RFC 9112 §6.1 and §6.3: chunked comes last, and once, or the length is unknowable.
+            raise HTTPError(400, "chunked must be the final transfer coding, once", close=True)
         if codings != ["chunked"]:
             raise HTTPError(501, "only the chunked transfer coding is supported", close=True)
         return "chunked"
