@@ -210,6 +210,21 @@ class Client:
             pass
         return bytes(self.buffer)
 
+    def read_until_close(self, seconds):
+        """Everything that arrives until the server closes; (bytes, "closed", "reset" or "timeout")."""
+        deadline = time.monotonic() + seconds
+        outcome = "timeout"
+        try:
+            while time.monotonic() < deadline:
+                if not self._fill(max(0.01, deadline - time.monotonic())):
+                    outcome = "closed"
+                    break
+        except socket.timeout:
+            pass
+        except OSError:
+            outcome = "reset"
+        return bytes(self.buffer), outcome
+
     def shutdown(self):
         try:
             self.sock.close()
