@@ -22,7 +22,7 @@ from .runner import FAILED, NOT_REACHED, PASSED, Report, StageResult, run_stages
 from .stage import STAGES, Stage
 
 # Importing a module registers its stages, so the import order is the stage order.
-from . import messages  # noqa: E402,F401  01-03
+from . import messages, files, clients, persistence, https, limits, load  # noqa: E402,F401  chapters 01-09
 
 __all__ = ["run_stages", "select_stages", "STAGES", "Stage", "StageResult", "Report", "StageFailure",
            "PASSED", "FAILED", "NOT_REACHED"]

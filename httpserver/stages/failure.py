@@ -9,6 +9,7 @@ one line of the message per line on the wire, so "\\r\\n" is visible.
 """
 
 SHOW_BYTES = 1200  # at most this much of each direction in a message
+LINE_WIDTH = 160  # characters of one escaped line
 
 
 class StageFailure(Exception):
@@ -44,6 +45,8 @@ def escape(data, limit=SHOW_BYTES):
             line.append("\\x%02x" % byte)
     if line:
         lines.append("".join(line))
+    lines = [text if len(text) <= LINE_WIDTH else f"{text[:LINE_WIDTH]}... ({len(text) - LINE_WIDTH:,} more)"
+             for text in lines]
     if len(data) > limit:
         lines.append(f"... ({len(data) - limit:,} more bytes)")
     return lines

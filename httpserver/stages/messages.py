@@ -78,6 +78,7 @@ def bad_request(context):
         client.send(raw, expected=expected)
         response = client.read_response(expected=expected)
         expect_status(response, 400, client, expected, hint=hint)
+        client.shutdown()
 
 
 def expect_text(context, client, response, text, expected):
@@ -158,7 +159,7 @@ def error_responses(context):
               "allows other methods).")]
     for method, target, statuses, hint in cases:
         expected = f"status {' or '.join(map(str, statuses))}, a Content-Length and a Date"
-        client, response = context.request(target, method=method, expected=expected)
+        client, response = context.request(target, method=method, expected=expected, keep_open=True)
         expect_status(response, statuses, client, expected, hint=hint)
         expect_framed(response, client, expected)
         expect_date(response, client, expected)
@@ -167,3 +168,4 @@ def error_responses(context):
             fail(f"{len(extra)} bytes came after the body that Content-Length announced",
                  expected=expected, client=client, rule=CONTENT_LENGTH_RULE,
                  hint="Count the bytes of the encoded body, not the characters of the text.")
+        client.shutdown()

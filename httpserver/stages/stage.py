@@ -78,11 +78,20 @@ class Context:
         self.clients.append(client)
         return client
 
-    def request(self, target, method="GET", fields=(), body=b"", client=None, expected=None):
-        """Send one request and read its response; (client, response)."""
+    def request(self, target, method="GET", fields=(), body=b"", client=None, expected=None, keep_open=False):
+        """Send one request and read its response; (client, response).
+
+        Without `client`, a new connection carries the request and is closed
+        after the response unless `keep_open`: a server that serves one
+        connection at a time (before chapter 05) then moves on to the next.
+        """
+        new = client is None
         client = client or self.connect()
         client.send(self.request_bytes(target, method, fields, body), expected=expected)
-        return client, client.read_response(method, expected=expected)
+        response = client.read_response(method, expected=expected)
+        if new and not keep_open:
+            client.shutdown()
+        return client, response
 
     def request_bytes(self, target, method="GET", fields=(), body=b""):
         """A well-formed HTTP/1.1 request as bytes, with Host and (for a body) Content-Length."""
@@ -109,3 +118,19 @@ def expect_status(response, statuses, client, expected, hint=None, rule=None):
         wanted = " or ".join(str(status) for status in statuses)
         fail(f"the status is {response.status}, not {wanted}", expected=expected,
              client=client, hint=hint, rule=rule)
+
+
+class hint_on_failure:
+    """Context manager: a StageFailure raised inside gets `hint` (and `rule`) unless it has its own."""
+
+    def __init__(self, hint, rule=None):
+        self.hint, self.rule = hint, rule
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if isinstance(error, StageFailure):
+            error.hint = error.hint or self.hint
+            error.rule = error.rule or self.rule
+        return False

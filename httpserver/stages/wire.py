@@ -210,6 +210,21 @@ class Client:
             pass
         return bytes(self.buffer)
 
+    def read_until_close(self, seconds):
+        """Everything that arrives until the server closes; (bytes, "closed", "reset" or "timeout")."""
+        deadline = time.monotonic() + seconds
+        outcome = "timeout"
+        try:
+            while time.monotonic() < deadline:
+                if not self._fill(max(0.01, deadline - time.monotonic())):
+                    outcome = "closed"
+                    break
+        except socket.timeout:
+            pass
+        except OSError:
+            outcome = "reset"
+        return bytes(self.buffer), outcome
+
     def shutdown(self):
         try:
             self.sock.close()
@@ -256,7 +271,8 @@ def check_head(lines, client, expected):
         fail(f"the status line {lines[0]!r} does not read \"HTTP/1.1 <3-digit code> <reason>\"",
              "RFC 9112 §4 (status-line = HTTP-version SP status-code SP [reason-phrase])",
              "Write exactly one space after the version and after the code, e.g. \"HTTP/1.1 200 OK\\r\\n\".")
-    version, status, reason = (part.decode("latin-1") for part in match.groups())
+    version, reason = match.group(1).decode("latin-1"), match.group(3).decode("latin-1")
+    status = match.group(2)
     if version != "HTTP/1.1":
         fail(f"the status line says {version}; the tester sent HTTP/1.1 requests and expects an HTTP/1.1 server",
              "RFC 9110 §6.2 (a server sends the highest HTTP version it conforms to)",
@@ -277,6 +293,10 @@ def check_head(lines, client, expected):
     if any(not DIGITS.match(value) for value in lengths) or len(lengths) > 1:
         fail(f"Content-Length {', '.join(sorted(lengths))} is not one decimal number",
              "RFC 9110 §8.6 (Content-Length = 1*DIGIT)")
+    if lengths and (status == b"204" or status.startswith(b"1")):
+        fail(f"a {status.decode()} response carries Content-Length",
+             "RFC 9110 §8.6 (a server must not send Content-Length in a 1xx or 204 response)",
+             "Leave Content-Length out of 204 No Content: it has no body by definition.")
     if lengths and any(name.lower() == "transfer-encoding" for name, _ in fields):
         fail("the response has both Content-Length and Transfer-Encoding",
              "RFC 9112 §6.2 (a sender must not send Content-Length with Transfer-Encoding)")
