@@ -669,7 +669,7 @@ def close_quietly(sock):
 
 def make_tls_context(certfile, keyfile):
     """A server-side SSLContext from a certificate chain file and its private key."""
-    ### BEGIN SOLUTION (chapter 07, stage 07-tls)
+    ### BEGIN SOLUTION (chapter 07, stage 07-https)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2  # older versions are deprecated (RFC 8996)
     context.load_cert_chain(certfile, keyfile)
@@ -679,7 +679,7 @@ def make_tls_context(certfile, keyfile):
 
 def start_tls(connection, context):
     """The connection wrapped in TLS; None (after a plain-text 400) when the client speaks plain HTTP."""
-    ### BEGIN SOLUTION (chapter 07, stage 07-plain-http)
+    ### BEGIN SOLUTION (chapter 07, stage 07-plain-on-tls)
     connection.settimeout(HEAD_TIMEOUT)
     first = connection.recv(1, socket.MSG_PEEK)  # look without taking: the handshake needs it
     if first and first != b"\x16":  # 0x16 starts every TLS handshake record

@@ -154,12 +154,9 @@ def ladder_text(exchange, width=100):
 
 
 def stage_table(results):
-    """One line per stage: mark, name, chapter, title, status."""
-    lines = []
-    for result in results:
-        lines.append("  %s %-22s chapter %02d  %-44s %s" % (
-            MARKS.get(result.status, "?"), result.name, int(result.chapter), result.title, result.status))
-    return "\n".join(lines)
+    """One line per stage: mark, name, status, title."""
+    return "\n".join("  %s %-22s %-12s %s" % (MARKS.get(result.status, "?"), result.name, result.status,
+                                              result.title) for result in results)
 
 
 def failure_report(result, missing):
