@@ -83,8 +83,13 @@ def refuse_package_imports(path=None):
 
 
 def missing_parts(path=None):
-    """[(function name, "not built yet (chapter NN, stage ...)")] in file order, read without running it."""
-    tree = ast.parse(my_server_path(path).read_text(encoding="utf-8"))
+    """[(function name, "not built yet (chapter NN, stage ...)")] of my_server.py, read without running it."""
+    return parts_not_built(my_server_path(path).read_text(encoding="utf-8"))
+
+
+def parts_not_built(source):
+    """[(function name, "not built yet ...")] in `source`, in file order: each function that still raises it."""
+    tree = ast.parse(source)
     missing = []
     for node in ast.walk(tree):
         if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
