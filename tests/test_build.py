@@ -249,3 +249,32 @@ def test_escaped_cuts_the_middle_of_long_bytes():
 def test_chapter_of_reads_the_chapter_number():
     assert build.chapter_of("not built yet (chapter 04, stage 04-static)") == 4
     assert build.chapter_of("not built yet") is None
+
+
+def test_measuring_waits_for_a_complete_server(tmp_path):
+    path = write(tmp_path, SKELETON)
+    for measure in (build.measure_my_server, build.profile_my_server):
+        with pytest.raises(build.BuildFailed, match=r"(?s)not built yet.*open_listener"):
+            measure(path=path)
+
+
+def test_profile_of_the_reference_sees_its_request_path():
+    profile = build.profile_my_server(path=REFERENCE, requests=200)
+    functions = {name for (_file, _line, name) in profile.stats}
+    assert {"handle_connection", "read_request_head", "parse_request_line", "route"} <= functions
+    calls = {name: entry[1] for (_file, _line, name), entry in profile.stats.items()}
+    assert calls["parse_request_line"] == 200
+
+
+def test_measurements_of_the_reference_are_bounded_and_complete():
+    started = time.monotonic()
+    results = build.measure_my_server(path=REFERENCE, connections=(1, 4), requests=200, duration=0.5,
+                                      models=("select",))
+    assert time.monotonic() - started < 30
+    assert set(results) == {"my_server.py", "http.server", "select"}
+    for name, by_count in results.items():
+        for count, result in by_count.items():
+            assert 0 < len(result.records) <= 200, (name, count)
+            assert all(record.status == 200 for record in result.records), (name, count)
+    table = build.measurement_table(results)
+    assert table.splitlines()[1].startswith("my_server.py")

@@ -203,6 +203,15 @@ def check_my_server(upto, path=None, names=None):
 
 # ---------------------------------------------------------------- chapter 09: measuring
 
+def require_complete(path=None):
+    """BuildFailed listing the parts still missing, when my_server.py is not complete yet."""
+    load_my_server(path)  # a missing file, a syntax error or a package import: said in words
+    missing = missing_parts(path)
+    if missing:
+        raise BuildFailed("measure your server once it is complete; these parts are not built yet:\n"
+                          + "\n".join("  %-20s %s" % part for part in missing))
+
+
 def measure_my_server(path=None, site=None, target="/about.txt", connections=(1, 10),
                       requests=3000, duration=1.0, models=("thread", "select")):
     """{server name: {connections: LoadResult}} for my_server.py, `python -m http.server` and our models.
@@ -215,6 +224,7 @@ def measure_my_server(path=None, site=None, target="/about.txt", connections=(1,
     from httpserver.bench import ServerProcess, free_port
     from httpserver.lab.load import run_load
 
+    require_complete(path)
     site = str(site or default_folder("www"))
     python = sys.executable
     commands = {
@@ -291,6 +301,7 @@ def profile_my_server(path=None, site=None, requests=2000, target="/echo/profile
 
     from httpserver.background import default_folder
 
+    require_complete(path)
     my_server = load_my_server(path)
     site = str(site or default_folder("www"))
     config = my_server.Config(site, site)
