@@ -83,8 +83,8 @@ class Answer:
 
     status: int
     body: bytes = b""
-    content_type: str = "text/plain; charset=utf-8"
-    fields: list = field(default_factory=list)
+    content_type: object = "text/plain; charset=utf-8"  # None: no Content-Type (an empty body)
+    fields: list = field(default_factory=list)  # (name, value) pairs
 
 
 class Reader:
@@ -99,6 +99,7 @@ class Reader:
         self.sock, self.leftover, self.deadline = sock, b"", None
 
     def recv(self, size):
+        """At most `size` bytes: the leftover first, then the socket's; b"" once the peer closed."""
         if self.leftover:
             data, self.leftover = self.leftover[:size], self.leftover[size:]
             return data
@@ -110,6 +111,7 @@ class Reader:
         return self.sock.recv(size)
 
     def unread(self, data):
+        """Put bytes back: the next recv returns them first."""
         self.leftover = data + self.leftover
 
 
@@ -419,21 +421,21 @@ def route(request, config):
     if not path.startswith("/"):
         raise HTTPError(400, "the target must be an absolute path here (RFC 9112 §3.2.1)")
     if path.startswith("/echo/"):
-        allowed, answer = "GET, HEAD", lambda: echo(request, path[len("/echo/"):])
+        allowed, handle = "GET, HEAD", lambda: echo(request, path[len("/echo/"):])
     elif path == "/user-agent":
-        allowed, answer = "GET, HEAD", lambda: user_agent(request)
+        allowed, handle = "GET, HEAD", lambda: user_agent(request)
     elif path.startswith("/files/"):
         allowed = "GET, HEAD, POST, PUT, DELETE"
-        answer = lambda: files(request, path[len("/files/"):], config.directory)
+        handle = lambda: files(request, path[len("/files/"):], config.directory)
     else:
-        allowed, answer = "GET, HEAD", lambda: static_file(request, config.root)
+        allowed, handle = "GET, HEAD", lambda: static_file(request, config.root)
     if request.method not in allowed.split(", "):
         return Answer(405, b"405 Method Not Allowed\n", fields=[("Allow", allowed)])
-    return answer()
+    return handle()
     ### END SOLUTION
 
 
-# ---------------------------------------------------------------- chapter 06: connections
+# ---------------------------------------------------------------- one connection, request after request
 
 def accepts(value, coding):
     """True if the Accept-Encoding value `value` (str or None) allows the content coding `coding`."""
@@ -552,8 +554,8 @@ def error_answer(status, explanation):
     return Answer(status, ("%d %s: %s\n" % (status, HTTPStatus(status).phrase, explanation)).encode())
 
 
-def answer(request, config):
-    """The route's Answer, with every exception turned into an error status: the one boundary."""
+def respond(request, config):
+    """(the route's Answer, close?), every exception turned into an error status: the one boundary."""
     try:
         return route(request, config), False
     except HTTPError as error:
@@ -577,7 +579,7 @@ def handle_connection(sock, config):
             if request is None:
                 return
             request.body = read_body(reader, sock, request)
-            result, close = answer(request, config)
+            result, close = respond(request, config)
             close = close or wants_to_close(request)
         except HTTPError as error:
             result, close = error_answer(error.status, error.explanation), True
@@ -585,8 +587,8 @@ def handle_connection(sock, config):
             result, close = error_answer(408, "the request took too long to arrive"), True
         except NotImplementedError as error:
             result, close = error_answer(500, str(error)), True
-        except (ConnectionError, OSError):
-            return  # the client is gone: nobody to answer
+        except OSError:
+            return  # the client is gone (a reset, a closed connection): nobody to answer
         if request is None:  # an error in the head: answer as HTTP/1.1, then close
             request = Request("GET", "/", "HTTP/1.1", {})
         sock.settimeout(BODY_TIMEOUT)  # a client that never reads must not hold sendall forever
@@ -596,7 +598,7 @@ def handle_connection(sock, config):
     ### END SOLUTION
 
 
-# ---------------------------------------------------------------- chapter 05: many clients
+# ---------------------------------------------------------------- accepting connections, many at once
 
 def serve_forever(listener, config):
     """Accept connections until interrupted, and serve each."""
