@@ -166,8 +166,7 @@ def stage_table(results):
 
 def failure_report(result, missing):
     """The first failed stage: the tester's message, the parts not built yet, the exchange."""
-    lines = ["", "stage %s (chapter %02d) failed: %s" % (result.name, int(result.chapter), result.title),
-             "", result.message.rstrip()]
+    lines = ["", result.message.rstrip()]  # the tester's own words name the stage and the rule
     due = [(name, message) for name, message in missing
            if chapter_of(message) is None or chapter_of(message) <= int(result.chapter)]
     if due:
