@@ -168,15 +168,14 @@ class Client:
         lines = []
         while True:
             line = self.readline(MAX_HEAD)
-            if not line:
-                if lines or self.received_bytes():
+            if not line.endswith(b"\n"):
+                if not self.at_eof:
+                    problem = "the response head is far too long (or never ends)"
+                elif line or lines:
                     problem = "the connection closed in the middle of the response head"
                 else:
                     problem = "the server closed the connection without answering"
                 raise StageFailure(problem, expected=expected, client=self)
-            if not line.endswith(b"\n"):
-                raise StageFailure("the response head is far too long (or never ends)",
-                                   expected=expected, client=self)
             if not line.endswith(b"\r\n"):
                 raise StageFailure(
                     f"line {len(lines) + 1} of the response head ends with a bare LF (\\n), not CRLF (\\r\\n)",
