@@ -94,7 +94,7 @@ def run_stages(command, upto=None, names=None, timeout=5.0, startup_timeout=15.0
                 program, running_tls = None, stage.tls
                 try:
                     program, port = start(command, workspace, stage.tls, startup_timeout)
-                except ProgramError as error:
+                except (ProgramError, RuntimeError) as error:  # RuntimeError: no trustme for TLS
                     results[index] = StageResult(stage.name, stage.chapter, stage.title, FAILED,
                                                  f"Stage {stage.name} could not start: {error}", [])
                     break
