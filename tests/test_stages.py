@@ -95,7 +95,7 @@ def test_each_flaw_fails_the_stage_aimed_at_it(flaw, stage_name, words):
 
 
 def test_a_head_without_deadline_fails_slowloris(monkeypatch):
-    monkeypatch.setattr(limits, "SLOWLORIS_BOUND", 2.5)  # the flawless tiny server cuts at 2 s
+    monkeypatch.setattr(limits, "SLOWLORIS_BOUND", 3.0)  # the flawless tiny server cuts at 1 s
     report = run_stages(TINY_COMMAND + ["--break", "no-head-deadline"], names=["08-slowloris"])
     assert report.failure is not None and report.failure.name == "08-slowloris"
     assert "the trickled head was still being accepted" in report.failure.message
@@ -107,6 +107,16 @@ def test_python_http_server_fails_the_first_stage_because_it_answers_http_1_0():
     report = run_stages("python -m http.server {port} --bind 127.0.0.1 --directory {root}")
     assert report.failure is not None and report.failure.name == "01-bind"
     assert "the status line says HTTP/1.0" in report.failure.message
+
+
+def test_python_http_server_speaking_http_1_1_fails_at_a_request_without_version():
+    # Switched to HTTP/1.1 it gets one stage further: "HELLO WORLD" has no
+    # version, so it takes it for HTTP/0.9 and answers with no status line.
+    server = Path(__file__).resolve().parent / "stage_servers" / "http11_server.py"
+    report = run_stages([sys.executable, str(server), "{port}", "{root}"], upto=2)
+    assert [result.status for result in report.results[:3]] == [PASSED, PASSED, PASSED]
+    assert report.failure is not None and report.failure.name == "02-bad-request"
+    assert "does not begin with a status line" in report.failure.message
 
 
 def test_a_program_that_exits_or_never_listens_is_reported_with_its_output():

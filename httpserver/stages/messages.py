@@ -134,7 +134,10 @@ def expect_date(response, client, expected):
         fail("the response has no Date field", expected=expected, client=client, hint=hint)
     if not IMF_FIXDATE.match(value):
         fail(f"Date {value!r} is not in IMF-fixdate form", expected=expected, client=client, hint=hint)
-    when = email.utils.parsedate_to_datetime(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        fail(f"Date {value!r} is not a real date", expected=expected, client=client, hint=hint)
     skew = abs((when - datetime.now(timezone.utc)).total_seconds())
     if skew > 300:
         fail(f"Date {value!r} is {skew / 3600:.1f} hours away from now", expected=expected, client=client,

@@ -101,7 +101,11 @@ def run_stages(command, upto=None, names=None, timeout=5.0, startup_timeout=15.0
             context = Context(HOST, port, workspace, timeout,
                               ssl_context=workspace.tls_files()[2] if stage.tls else None)
             try:
-                stage.check(context)
+                try:
+                    stage.check(context)
+                except (OSError, ValueError, UnicodeError) as error:
+                    # Something the server did that no check foresaw: still its failure, told plainly.
+                    raise StageFailure(f"the exchange broke off unexpectedly: {error!r}") from error
             except StageFailure as failure:
                 client = failure.client or (context.clients[-1] if context.clients else None)
                 failure.client = failure.client or client

@@ -176,6 +176,11 @@ class Client:
                 else:
                     problem = "the server closed the connection without answering"
                 raise StageFailure(problem, expected=expected, client=self)
+            if not lines and not line.startswith(b"HTTP/"):
+                raise StageFailure(
+                    f"the answer does not begin with a status line: it begins {line[:40]!r}",
+                    expected=expected, client=self, rule="RFC 9112 §4 (a response begins with its status-line)",
+                    hint="Every answer, errors included, starts with \"HTTP/1.1 <code> <reason>\\r\\n\".")
             if not line.endswith(b"\r\n"):
                 raise StageFailure(
                     f"line {len(lines) + 1} of the response head ends with a bare LF (\\n), not CRLF (\\r\\n)",
