@@ -141,6 +141,7 @@ class Client:
 
     def read_response(self, method="GET", expected=None):
         """The next final response (1xx interim responses are skipped)."""
+        fields = None
         try:
             while True:
                 head, version, status, reason, fields = self._read_head(expected)
@@ -150,6 +151,14 @@ class Client:
             response.begin()
             body = response.read()
         except socket.timeout:
+            names = {name.lower() for name, _ in fields or ()}
+            if fields is not None and not names & {"content-length", "transfer-encoding"}:
+                raise StageFailure(
+                    f"the head came, but the body never ended: with no Content-Length, a body ends only "
+                    f"when the connection closes, and it was still open after {self.timeout:g} s",
+                    expected=expected, client=self, rule="RFC 9112 §6.3 (message body length)",
+                    hint="Send \"Content-Length: <size>\" (0 for no body), or close the connection "
+                         "after the response.") from None
             raise StageFailure(f"no complete response within {self.timeout:g} s",
                                expected=expected, client=self) from None
         except http.client.IncompleteRead as error:
