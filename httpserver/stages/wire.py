@@ -185,7 +185,7 @@ class Client:
                 else:
                     problem = "the server closed the connection without answering"
                 raise StageFailure(problem, expected=expected, client=self)
-            if not lines and not line.startswith(b"HTTP/"):
+            if not lines and not line.startswith(b"HTTP"):
                 raise StageFailure(
                     f"the answer does not begin with a status line: it begins {line[:40]!r}",
                     expected=expected, client=self, rule="RFC 9112 §4 (a response begins with its status-line)",
