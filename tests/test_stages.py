@@ -8,6 +8,7 @@ that flaw, with a message that names the problem. Every run starts a real
 process and talks to it over 127.0.0.1.
 """
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -128,6 +129,25 @@ def test_a_program_that_exits_or_never_listens_is_reported_with_its_output():
     report = run_stages([sys.executable, "-c", "import time; time.sleep(30)", "{port}"], upto=1,
                         startup_timeout=0.5)
     assert "nothing listened on" in report.results[0].message
+
+
+LISTEN_AND_RECORD_PID = """
+import os, socket, sys
+open(sys.argv[2], "w").write(str(os.getpid()))
+server = socket.create_server(("127.0.0.1", int(sys.argv[1])))
+while True:
+    server.accept()[0].close()
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="os.kill(pid, 0) probes a process on POSIX only")
+def test_the_program_is_stopped_after_the_run(tmp_path):
+    pid_file = tmp_path / "pid"
+    report = run_stages([sys.executable, "-c", LISTEN_AND_RECORD_PID, "{port}", str(pid_file)], upto=1,
+                        timeout=1.0)
+    assert report.failure.name == "01-bind"  # it closes every connection unanswered
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)
 
 
 def test_command_line_lists_stages_and_exits_with_the_verdict():

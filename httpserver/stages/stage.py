@@ -64,7 +64,8 @@ class Context:
             raise StageFailure(f"could not connect to {self.authority}: {error}",
                                hint="Is the server still running? Does it accept a second connection?")
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # pieces leave when sent
-        if tls if tls is not None else self.ssl_context is not None:
+        use_tls = self.ssl_context is not None if tls is None else tls
+        if use_tls:
             try:
                 sock = self.ssl_context.wrap_socket(sock, server_hostname="localhost")
             except (ssl.SSLError, OSError) as error:
