@@ -116,7 +116,7 @@ def expect_status(response, statuses, client, expected, hint=None, rule=None):
     """Fail unless the response's status is one of `statuses` (an int or a tuple)."""
     statuses = (statuses,) if isinstance(statuses, int) else tuple(statuses)
     if response.status not in statuses:
-        wanted = " or ".join(str(status) for status in statuses)
+        wanted = " or ".join(str(status) for status in statuses) if len(statuses) < 5 else "one this stage accepts"
         fail(f"the status is {response.status}, not {wanted}", expected=expected,
              client=client, hint=hint, rule=rule)
 
