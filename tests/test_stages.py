@@ -48,6 +48,17 @@ def test_package_server_passes_on_the_other_concurrent_models(model):
     assert report.passed, report.summary()
 
 
+REFERENCE_SERVER = Path(__file__).resolve().parent.parent / "notebooks" / "my_server.py"
+
+
+@pytest.mark.skipif(not REFERENCE_SERVER.exists(), reason="no notebooks/my_server.py in this checkout")
+def test_the_reference_learner_server_passes():
+    # Chapter 08's Build section runs the slowloris stage on it; here it would add 10 s.
+    report = run_stages([sys.executable, str(REFERENCE_SERVER), "--port", "{port}", "--root", "{root}",
+                         "--directory", "{directory}"], names=ALL_BUT_SLOWLORIS)
+    assert report.passed, report.summary()
+
+
 def test_iterative_model_passes_chapters_1_to_4_and_fails_at_many_clients():
     report = run_stages(PACKAGE_SERVER + " --model iterative", upto=5, timeout=2.0)
     statuses, message = outcome(report)
