@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test serve bench student clean distclean
+.PHONY: lab test serve bench student stages clean distclean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,14 @@ bench: $(STAMP)  ## load test every model against python -m http.server
 
 student: $(STAMP)  ## student copies of the notebooks in build/student/
 	$(BIN)/python -m httpserver.lab.student notebooks build/student
+
+stages: $(STAMP)  ## every stage against notebooks/my_server.py (when present) and the package's server
+	@if [ -f notebooks/my_server.py ]; then \
+		echo "== notebooks/my_server.py"; \
+		$(BIN)/python -m httpserver.stages --cmd "python notebooks/my_server.py --port {port} --root {root} --directory {directory}"; \
+	fi
+	@echo "== python -m httpserver"
+	$(BIN)/python -m httpserver.stages --cmd "python -m httpserver --port {port} --root {root} --directory {directory} --quiet"
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

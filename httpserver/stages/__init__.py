@@ -15,6 +15,18 @@ From Python (the notebooks' Build sections):
     report.passed, report.results   # StageResult(name, chapter, title, status, message, exchange)
 
 Stage names are "NN-slug", NN the chapter that teaches what the stage checks.
+
+The modules, in reading order:
+
+    runner.py     run_stages: a workspace, the program started and stopped, stage after stage
+    program.py    the program under test: command template, start, wait for the port, stop
+    workspace.py  the folders given as --root and --directory, a secret file, TLS files
+    stage.py      Stage, the STAGES list, and the Context a check talks through
+    wire.py       a recording connection that reads responses one by one
+    response.py   the rules a response head must follow (RFC 9112)
+    failure.py    StageFailure and the message the learner reads
+    messages.py, files.py, clients.py, persistence.py, https.py, limits.py, load.py:
+                  the stages of chapters 01-03, 04, 05, 06, 07, 08 and 09
 """
 
 from .failure import StageFailure

@@ -60,7 +60,8 @@ def files_write(context):
     expect_status(response, 201, client, expected)
     stored = context.workspace.stored(name)
     if stored != UPLOAD:
-        found = "no file" if stored is None else f"{len(stored)} bytes that differ"
+        found = ("no file" if stored is None else f"{len(stored)} bytes, not the {len(UPLOAD)} sent"
+                 if len(stored) != len(UPLOAD) else f"{len(stored)} bytes that differ from those sent")
         fail(f"after the 201, --directory/{name} holds {found}", expected=expected, client=client,
              hint="Read exactly Content-Length bytes of body (the head's recv may already hold "
                   "the first of them) and write them in binary mode.")

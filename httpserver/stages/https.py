@@ -7,7 +7,7 @@ chain check, as a browser would refuse it.
 """
 
 from .stage import expect_status, fail, stage
-from .wire import STATUS_LINE
+from .response import STATUS_LINE
 
 TLS_RULE = "RFC 9110 §4.2.2 and §4.3.4 (https: TLS, and a certificate that verifies for the host)"
 

@@ -51,7 +51,7 @@ def read_until_blank_line(context):
 @stage("02-request-line", "parse the request line: 200 for /, 404 for a path that does not exist",
        "RFC 9112 §3 (request-line = method SP request-target SP HTTP-version) and RFC 9110 §15.5.5 (404)")
 def request_line(context):
-    for target, status in (("/", 200), ("/no/such/page-8d1c", 404), ("/index.html", 200)):
+    for target, status in (("/", 200), ("/no/such/page-8d1c", 404)):
         expected = f"status {status} for GET {target}"
         client, response = context.request(target, fields=[("Accept", "*/*")], expected=expected)
         expect_status(response, status, client, expected,
@@ -134,7 +134,10 @@ def expect_date(response, client, expected):
         fail("the response has no Date field", expected=expected, client=client, hint=hint)
     if not IMF_FIXDATE.match(value):
         fail(f"Date {value!r} is not in IMF-fixdate form", expected=expected, client=client, hint=hint)
-    when = email.utils.parsedate_to_datetime(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        fail(f"Date {value!r} is not a real date", expected=expected, client=client, hint=hint)
     skew = abs((when - datetime.now(timezone.utc)).total_seconds())
     if skew > 300:
         fail(f"Date {value!r} is {skew / 3600:.1f} hours away from now", expected=expected, client=client,
@@ -150,15 +153,18 @@ def date(context):
         expect_date(response, client, expected)
 
 
-@stage("03-errors", "errors are complete responses: 404 and 501/405 with framing and a Date",
+@stage("03-errors", "errors are complete responses: 404, and a 4xx or 501 for an unknown method",
        "RFC 9110 §15 (status codes), §9.1 (501 for an unknown method) and §6.6.1 (Date)")
 def error_responses(context):
-    cases = [("GET", "/no/such/page-e", (404,), "Answer 404 Not Found when no route and no file match."),
-             ("BREW", "/echo/coffee", (405, 501),
+    # Any client error, or 501, for the unknown method: 501 is what RFC 9110 §9.1
+    # advises, but a 404 or 405 is no lie, while a 2xx would be.
+    method_statuses = tuple(range(400, 500)) + (501,)
+    cases = [("GET", "/no/such/page-e", (404,), "404", "Answer 404 Not Found when no route and no file match."),
+             ("BREW", "/echo/coffee", method_statuses, "501 (or a 4xx)",
               "A method the server does not implement gets 501 Not Implemented (405 if the path "
               "allows other methods).")]
-    for method, target, statuses, hint in cases:
-        expected = f"status {' or '.join(map(str, statuses))}, a Content-Length and a Date"
+    for method, target, statuses, wanted, hint in cases:
+        expected = f"status {wanted}, a Content-Length and a Date"
         client, response = context.request(target, method=method, expected=expected, keep_open=True)
         expect_status(response, statuses, client, expected, hint=hint)
         expect_framed(response, client, expected)

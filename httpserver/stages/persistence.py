@@ -104,7 +104,7 @@ def gzip_encoding(context):
     for accept, wanted in (("gzip", True), ("br, gzip", True), ("deflate, gzip;q=0.8", True),
                            (None, False), ("identity", False), ("invalid-encoding", False)):
         fields = [("Accept-Encoding", accept)] if accept else []
-        expected = (f"Content-Encoding: gzip and a body that gunzips to the text" if wanted
+        expected = ("Content-Encoding: gzip and a body that gunzips to the text" if wanted
                     else "no Content-Encoding, the text as is")
         what = f"Accept-Encoding: {accept}" if accept else "no Accept-Encoding"
         client, response = context.request(f"/echo/{GZIP_TEXT}", fields=fields, expected=expected)

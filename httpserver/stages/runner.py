@@ -84,41 +84,48 @@ def run_stages(command, upto=None, names=None, timeout=5.0, startup_timeout=15.0
     chosen = select_stages(upto, names)
     results = [StageResult(stage.name, stage.chapter, stage.title, NOT_REACHED) for stage in chosen]
     workspace = Workspace()
-    program, running_tls = None, None
+    program, port, running_tls = None, None, None
     try:
         for index, stage in enumerate(chosen):
-            started = time.perf_counter()
-            if program is None or running_tls != stage.tls:
+            if program is None or running_tls != stage.tls:  # TLS stages need a restart with a certificate
                 if program is not None:
                     program.stop()
                 program, running_tls = None, stage.tls
                 try:
                     program, port = start(command, workspace, stage.tls, startup_timeout)
-                except ProgramError as error:
+                except (ProgramError, RuntimeError) as error:  # RuntimeError: trustme is missing
                     results[index] = StageResult(stage.name, stage.chapter, stage.title, FAILED,
-                                                 f"Stage {stage.name} could not start: {error}", [])
+                                                 f"Stage {stage.name} could not start the program: {error}", [])
                     break
             context = Context(HOST, port, workspace, timeout,
                               ssl_context=workspace.tls_files()[2] if stage.tls else None)
-            try:
-                stage.check(context)
-            except StageFailure as failure:
-                client = failure.client or (context.clients[-1] if context.clients else None)
-                failure.client = failure.client or client
-                message = failure_message(stage, failure, program_note(program))
-                results[index] = StageResult(stage.name, stage.chapter, stage.title, FAILED, message,
-                                             client.events if client else [],
-                                             time.perf_counter() - started)
+            results[index] = run_one(stage, context, program)
+            if results[index].status == FAILED:
                 break
-            finally:
-                context.close_all()
-            results[index] = StageResult(stage.name, stage.chapter, stage.title, PASSED,
-                                         seconds=time.perf_counter() - started)
     finally:
         if program is not None:
             program.stop()
         workspace.remove()
     return Report(command, results)
+
+
+def run_one(stage, context, program):
+    """Run one stage's check; its StageResult, with the failing connection's bytes."""
+    started = time.perf_counter()
+    try:
+        try:
+            stage.check(context)
+        except (OSError, ValueError, UnicodeError) as error:
+            # Something the server did that no check foresaw: still its failure, told plainly.
+            raise StageFailure(f"the exchange broke off unexpectedly: {error!r}") from error
+    except StageFailure as failure:
+        failure.client = failure.client or (context.clients[-1] if context.clients else None)
+        return StageResult(stage.name, stage.chapter, stage.title, FAILED,
+                           failure_message(stage, failure, program_note(program)),
+                           failure.client.events if failure.client else [], time.perf_counter() - started)
+    finally:
+        context.close_all()
+    return StageResult(stage.name, stage.chapter, stage.title, PASSED, seconds=time.perf_counter() - started)
 
 
 def start(command, workspace, tls, startup_timeout):
@@ -131,8 +138,11 @@ def start(command, workspace, tls, startup_timeout):
     program = Program(command_arguments(command, port, workspace, extra))
     try:
         program.wait_until_listening(HOST, port, startup_timeout)
-    except ProgramError:
+    except ProgramError as error:
         program.stop()
+        if tls:
+            raise ProgramError(f"{error}\nFor the HTTPS stages the tester appends --certfile F --keyfile F "
+                               "to the command: does the program accept them?") from None
         raise
     return program, port
 

@@ -8,54 +8,22 @@ what the server does after answering. Every send and recv lands in `events` as
 (direction "sent"/"received", bytes, seconds since `origin`), so a failure can
 show the exact bytes on the wire.
 
-The head of a response is checked here, line by line, against RFC 9112 (every
-line ends with CRLF, the status line and field lines fit their grammar); the
-framing of the body (Content-Length, chunked, or until close) is left to
-`http.client`, the standard library's own parser, so the tester does not
-judge framing with a grammar of its own.
+The head of a response is split into lines here (every line must end with
+CRLF) and checked by response.py; the framing of the body (Content-Length,
+chunked, or until close) is left to `http.client`, the standard library's own
+parser, so the tester does not judge framing with a grammar of its own.
 """
 
 import http.client
-import re
 import socket
 import time
-from dataclasses import dataclass
-from typing import List, Tuple
 
 from .failure import StageFailure
+from .response import Response, check_head
 
 SENT, RECEIVED = "sent", "received"
 RECEIVE_SIZE = 64 * 1024
 MAX_HEAD = 256 * 1024  # a response head longer than this is surely a bug
-
-# RFC 9112 §4: status-line = HTTP-version SP status-code SP [ reason-phrase ]
-STATUS_LINE = re.compile(rb"(HTTP/\d\.\d) (\d{3}) ([\t \x21-\x7e\x80-\xff]*)\Z")
-# RFC 9112 §5 and RFC 9110 §5.1, §5.5: field-name ":" OWS field-value OWS
-FIELD_LINE = re.compile(rb"([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*([\t \x21-\x7e\x80-\xff]*?)[ \t]*\Z")
-DIGITS = re.compile(r"[0-9]+\Z")
-
-
-@dataclass
-class Response:
-    """A response as read off the wire: status, fields in order, body, raw head."""
-
-    version: str
-    status: int
-    reason: str
-    fields: List[Tuple[str, str]]
-    body: bytes
-    head: bytes
-
-    def field(self, name):
-        """The field's value (repeated fields joined by ", "), or None; names are case-insensitive."""
-        values = [value for key, value in self.fields if key.lower() == name.lower()]
-        return ", ".join(values) if values else None
-
-    def media_type(self):
-        """Content-Type without parameters, lowercase ("text/plain; charset=utf-8" → "text/plain")."""
-        value = self.field("content-type")
-        return None if value is None else value.split(";")[0].strip().lower()
-
 
 class Client:
     """A socket that records the bytes both ways and reads responses one by one."""
@@ -141,6 +109,7 @@ class Client:
 
     def read_response(self, method="GET", expected=None):
         """The next final response (1xx interim responses are skipped)."""
+        fields = None
         try:
             while True:
                 head, version, status, reason, fields = self._read_head(expected)
@@ -150,6 +119,14 @@ class Client:
             response.begin()
             body = response.read()
         except socket.timeout:
+            names = {name.lower() for name, _ in fields or ()}
+            if fields is not None and not names & {"content-length", "transfer-encoding"}:
+                raise StageFailure(
+                    f"the head came, but the body never ended: with no Content-Length, a body ends only "
+                    f"when the connection closes, and it was still open after {self.timeout:g} s",
+                    expected=expected, client=self, rule="RFC 9112 §6.3 (message body length)",
+                    hint="Send \"Content-Length: <size>\" (0 for no body), or close the connection "
+                         "after the response.") from None
             raise StageFailure(f"no complete response within {self.timeout:g} s",
                                expected=expected, client=self) from None
         except http.client.IncompleteRead as error:
@@ -168,15 +145,19 @@ class Client:
         lines = []
         while True:
             line = self.readline(MAX_HEAD)
-            if not line:
-                if lines or self.received_bytes():
+            if not line.endswith(b"\n"):
+                if not self.at_eof:
+                    problem = "the response head is far too long (or never ends)"
+                elif line or lines:
                     problem = "the connection closed in the middle of the response head"
                 else:
                     problem = "the server closed the connection without answering"
                 raise StageFailure(problem, expected=expected, client=self)
-            if not line.endswith(b"\n"):
-                raise StageFailure("the response head is far too long (or never ends)",
-                                   expected=expected, client=self)
+            if not lines and not line.startswith(b"HTTP"):
+                raise StageFailure(
+                    f"the answer does not begin with a status line: it begins {line[:40]!r}",
+                    expected=expected, client=self, rule="RFC 9112 §4 (a response begins with its status-line)",
+                    hint="Every answer, errors included, starts with \"HTTP/1.1 <code> <reason>\\r\\n\".")
             if not line.endswith(b"\r\n"):
                 raise StageFailure(
                     f"line {len(lines) + 1} of the response head ends with a bare LF (\\n), not CRLF (\\r\\n)",
@@ -259,45 +240,3 @@ class _Replay:
 
     def close(self):
         pass
-
-
-def check_head(lines, client, expected):
-    """Check a head's lines (CRLF removed) against RFC 9112; (version, status, reason, fields)."""
-    def fail(problem, rule, hint=None):
-        raise StageFailure(problem, expected=expected, client=client, rule=rule, hint=hint)
-
-    match = STATUS_LINE.match(lines[0])
-    if not match:
-        fail(f"the status line {lines[0]!r} does not read \"HTTP/1.1 <3-digit code> <reason>\"",
-             "RFC 9112 §4 (status-line = HTTP-version SP status-code SP [reason-phrase])",
-             "Write exactly one space after the version and after the code, e.g. \"HTTP/1.1 200 OK\\r\\n\".")
-    version, reason = match.group(1).decode("latin-1"), match.group(3).decode("latin-1")
-    status = match.group(2)
-    if version != "HTTP/1.1":
-        fail(f"the status line says {version}; the tester sent HTTP/1.1 requests and expects an HTTP/1.1 server",
-             "RFC 9110 §6.2 (a server sends the highest HTTP version it conforms to)",
-             "Start every status line with \"HTTP/1.1 \".")
-    fields = []
-    for line in lines[1:]:
-        if line[:1] in (b" ", b"\t"):
-            fail(f"the field line {line!r} starts with whitespace (obsolete line folding)",
-                 "RFC 9112 §5.2 (a server must not generate obs-fold)")
-        field = FIELD_LINE.match(line)
-        if not field:
-            fail(f"the line {line!r} is not a header field \"Name: value\"",
-                 "RFC 9112 §5 (field-line = field-name \":\" OWS field-value OWS)",
-                 "Write \"Name: value\\r\\n\", no space before the colon; "
-                 "the head ends with one empty line, and the body comes only after it.")
-        fields.append(tuple(part.decode("latin-1") for part in field.groups()))
-    lengths = {value.strip() for name, value in fields if name.lower() == "content-length"}
-    if any(not DIGITS.match(value) for value in lengths) or len(lengths) > 1:
-        fail(f"Content-Length {', '.join(sorted(lengths))} is not one decimal number",
-             "RFC 9110 §8.6 (Content-Length = 1*DIGIT)")
-    if lengths and (status == b"204" or status.startswith(b"1")):
-        fail(f"a {status.decode()} response carries Content-Length",
-             "RFC 9110 §8.6 (a server must not send Content-Length in a 1xx or 204 response)",
-             "Leave Content-Length out of 204 No Content: it has no body by definition.")
-    if lengths and any(name.lower() == "transfer-encoding" for name, _ in fields):
-        fail("the response has both Content-Length and Transfer-Encoding",
-             "RFC 9112 §6.2 (a sender must not send Content-Length with Transfer-Encoding)")
-    return version, int(status), reason, fields

@@ -42,7 +42,7 @@ FLAWS = {
     "smuggling": "reads Content-Length even when Transfer-Encoding is there, and keeps the connection",
     "no-head-deadline": "has no deadline for a trickled head",
 }
-HEAD_DEADLINE = 2.0
+HEAD_DEADLINE = 1.0
 MAX_LINE, MAX_HEAD, MAX_BODY = 8 * 1024, 64 * 1024, 64 * 1024 * 1024
 REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 404: "Not Found",
            408: "Request Timeout", 413: "Content Too Large", 414: "URI Too Long",
