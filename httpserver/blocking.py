@@ -116,12 +116,12 @@ def serve_connection(server, sock, client, register=None):
             if register:
                 register(sock)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        connection = server.new_connection(client, secure=server.ssl_context is not None)
     except Exception:  # OSError: the client left; anything else: a bug of ours
         if not isinstance(sys.exc_info()[1], OSError):
             server.log_fault(client, "starting the connection")
         sock.close()
         return
-    connection = server.new_connection(client, secure=server.ssl_context is not None)
     peer_closed = False
     answering = False  # True while a response may be half on the wire
     try:

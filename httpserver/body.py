@@ -28,27 +28,31 @@ class BodySpool:
         self.folder = folder  # None: the system's temporary folder
         self.prefix = prefix
         self.memory_limit = memory_limit
-        self.buffer = bytearray()
+        # The pieces as they came, not one growing buffer: growing a buffer copies
+        # it again and again and leaves the allocator holes it rarely gives back.
+        self.pieces = []
+        self.held = 0  # bytes in `pieces`
         self.size = 0
         self.path = None  # the file's name, once the body has spilled to disk
         self.file = None
 
     def write(self, data):
-        self.buffer += data
+        self.pieces.append(data)
+        self.held += len(data)
         self.size += len(data)
 
     @property
     def needs_spill(self):
         """True when the bytes held in memory should move to disk now."""
-        return len(self.buffer) >= self.memory_limit
+        return self.held >= self.memory_limit
 
     def spill(self):
         """Move the bytes held in memory to the spool file (made on first use)."""
         if self.file is None:
             descriptor, self.path = tempfile.mkstemp(dir=self.folder, prefix=self.prefix, suffix=".part")
             self.file = os.fdopen(descriptor, "wb")
-        self.file.write(self.buffer)
-        self.buffer = bytearray()  # a new one: the old one's memory goes back at once
+        self.file.writelines(self.pieces)
+        self.pieces, self.held = [], 0
 
     def finish(self, durable=False):
         """Everything on disk (and, with `durable`, flushed to the device); the path."""
@@ -62,10 +66,10 @@ class BodySpool:
     def read(self):
         """The whole body as bytes (for small bodies; a big one is read from disk)."""
         if self.file is None:
-            return bytes(self.buffer)
+            return b"".join(self.pieces)
         self.file.flush()
         with open(self.path, "rb") as file:
-            return file.read() + bytes(self.buffer)
+            return file.read() + b"".join(self.pieces)
 
     def take_file(self, durable=False):
         """The finished body's file name, now the caller's to rename or delete."""
@@ -75,7 +79,7 @@ class BodySpool:
 
     def discard(self):
         """Forget the body: free the memory and delete the file, if any."""
-        self.buffer = bytearray()
+        self.pieces, self.held = [], 0
         if self.file is not None:
             self.file.close()
             self.file = None

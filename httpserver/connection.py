@@ -67,7 +67,7 @@ class Connection:
         self.rate_window = 0  # which window of body_timeout seconds the body is in
         self.window_bytes = 0  # body bytes received in that window
         self.too_slow_at = None  # when the body fell below min_body_rate, if it did
-        self.body_failed = False  # the body could not be stored (spool error)
+        self.close_after = False  # close once the ready response has gone
 
     @property
     def waiting_for(self):
@@ -212,7 +212,7 @@ class Connection:
             self.spool.spill()
         except OSError as error:  # a full disk, say: refuse the upload, keep serving others
             self.response = error_response(storage_error(error))
-            self.body_failed = True
+            self.close_after = True  # the rest of the body will not be read: framing is lost
 
     def _handle(self):
         """Run the handler for the complete request in `self.request`."""
@@ -221,20 +221,20 @@ class Connection:
             response = self.app.handle(request)
         except HTTPError as error:
             response = error_response(error)
-            if error.close:
-                self.closing = True
+            self.close_after = error.close
         except Exception:
             self._log_bug(f"handling {request!r}")
             response = text_response(500, "internal server error")
-            self.closing = True
+            self.close_after = True
         self.response = response
 
     def _answer(self, outgoing):
         """Encode the ready response, move on to the next request; bytes queued."""
         request, response = self.request, self.response
         self.response = None
-        if self.body_failed or not request.keep_alive:
-            self.closing = True  # after a failed body we no longer know where the next request starts
+        if self.close_after or not request.keep_alive:
+            self.closing = True
+        self.close_after = False
         self.requests_served += 1
         items = self._send(request, response, close=self.closing)
         outgoing.extend(items)

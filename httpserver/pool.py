@@ -97,17 +97,15 @@ class PoolServer(BaseServer):
             self._stopped.set()
 
     def handle_accepted(self, sock, address):
-        with self._lock:
-            full = self.live >= self.limits.max_connections
-            if not full:
-                self.live += 1
-        if full:
+        if self.live >= self.limits.max_connections:  # only this thread adds to `live`
             return self.refuse_busy(sock)
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         secure = self.ssl_context is not None
         wait = self.limits.handshake_timeout if secure else self.limits.idle_timeout
         connection = self.new_connection(address, secure)
+        with self._lock:
+            self.live += 1
         self.park(PooledClient(sock, address, connection, time.monotonic() + wait, secure))
 
     def take_returned(self, selector):
