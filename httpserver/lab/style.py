@@ -65,7 +65,11 @@ def legend_outside(ax, **options):
 
 def legend_below(ax, columns=2, **options):
     """A legend under the axes, below the x label, where it can never cover data."""
+    from matplotlib.transforms import ScaledTranslation
+
     options.setdefault("fontsize", 9)
-    # The x label takes about half an inch whatever the axes' size: offset by inches, not a fraction.
-    axes_inches = max(ax.get_position().height * ax.figure.get_figheight(), 0.5)
-    return ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.55 / axes_inches), ncol=columns, **options)
+    # Tick labels and the x label take about half an inch whatever the axes' size:
+    # offset the anchor by inches below the axes' bottom edge, not by a fraction of its height.
+    below = ax.transAxes + ScaledTranslation(0, -0.5, ax.figure.dpi_scale_trans)
+    return ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=below, ncol=columns,
+                     **options)
