@@ -9,6 +9,7 @@ returns it; none measures anything itself.
 - `plot_large_files(results)`: the large-file throughput of each server.
 - `plot_profile(stats, requests)`: a `pstats.Stats` as bars of time per request.
 - `plot_cost_breakdown(rows)`: time per request as stacked bars (what it is made of).
+- `plot_strips(groups, ...)`: every measurement as a dot, one column per group.
 A `figure` argument draws into a given matplotlib Figure (`bench` saves one
 without pyplot); otherwise pyplot makes one. matplotlib is imported inside.
 """
@@ -245,3 +246,54 @@ def plot_cost_breakdown(rows, title="What one request costs", unit="µs per requ
     style.legend_below(ax, columns=min(2, len(part_names)))
     figure.tight_layout()
     return figure
+
+
+def plot_strips(groups, title, ylabel, highlights=(), log=True, figure=None):
+    """One column of dots per group, every value shown, with its median as a bar.
+
+    `groups` maps a label to its values. Dots within a column are spread sideways
+    by rank (a deterministic jitter), so 20 equal values do not hide one another.
+    `highlights` are (group label, index into its values, words): that dot gets a
+    ring and the words beside it. The legend sits outside the axes.
+    """
+    figure = _new_figure(figure, (style.FIGURE_WIDTH, 4.8))
+    ax = figure.subplots()
+    for position, (label, values) in enumerate(groups.items()):
+        look = style.series_style(position)
+        xs = [position + _strip_offset(values, index) for index in range(len(values))]
+        ax.scatter(xs, values, marker=look["marker"], color=look["color"], edgecolors="black", linewidths=0.5,
+                   s=36, alpha=0.85, zorder=3, label=f"{label.splitlines()[0]} (n={len(values)})")
+        middle = statistics.median(values)
+        ax.plot([position - 0.3, position + 0.3], [middle, middle], color="black", linewidth=2, zorder=4)
+        ax.annotate(f"median {middle:.2f}", (position + 0.3, middle), xytext=(4, 0), textcoords="offset points",
+                    va="center", fontsize=8.5)
+    labels = list(groups)
+    for label, index, words in highlights:
+        position = labels.index(label)
+        value = groups[label][index]
+        x = position + _strip_offset(groups[label], index)
+        ax.scatter([x], [value], s=160, facecolors="none", edgecolors=style.ERROR, linewidths=2, zorder=5)
+        ax.annotate(words, (x, value), xytext=(14, 0), textcoords="offset points", va="center", fontsize=9,
+                    color=style.ERROR, arrowprops=dict(arrowstyle="-", color=style.ERROR))
+    ax.set_xticks(range(len(labels)))
+    ax.set_xticklabels(labels)
+    ax.set_xlim(-0.6, len(labels) - 0.4)
+    if log:
+        ax.set_yscale("log")
+        _log_ticks(ax, "y")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(axis="y", alpha=0.3)
+    from matplotlib.lines import Line2D
+
+    handles, _ = ax.get_legend_handles_labels()
+    handles.append(Line2D([], [], color="black", linewidth=2, label="median"))
+    style.legend_outside(ax, handles=handles)
+    figure.tight_layout()
+    return figure
+
+
+def _strip_offset(values, index):
+    """Sideways offset of values[index]: neighbours in size land in 8 different lanes."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    return (order.index(index) % 8) / 8 * 0.32 - 0.14

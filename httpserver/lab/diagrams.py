@@ -118,27 +118,28 @@ def plot_certificate_chain(certificates: List[Certificate], title: str = "The ch
     """Boxes from the trusted root (top) down to the server's certificate (bottom)."""
     import matplotlib.pyplot as plt
 
-    height = 1.15 + max(len(certificate.lines) for certificate in certificates) * 0.23
-    figure, ax = plt.subplots(figsize=(style.FIGURE_WIDTH - 2, 0.9 + (height + 0.7) * len(certificates)))
+    lines = max(len(certificate.lines) for certificate in certificates)
+    height = 1.0 + 0.25 * lines  # role, note, then the fields, in data units of about an inch
+    gap = 0.8
+    total = (height + gap) * len(certificates)
+    figure, ax = plt.subplots(figsize=(style.FIGURE_WIDTH - 1, 0.5 + 0.85 * total))
     ax.set_xlim(0, 10)
-    total = (height + 0.7) * len(certificates)
     ax.set_ylim(total, 0)
-    colours = [style.GREEN, style.SKY_BLUE, style.ORANGE]
     for index, certificate in enumerate(certificates):
-        top = index * (height + 0.7) + 0.2
-        colour = colours[min(index, len(colours) - 1)] if index < len(certificates) - 1 else style.ORANGE
-        box = plt.Rectangle((1.2, top), 7.6, height, facecolor=colour, alpha=0.25, edgecolor="black",
-                            linewidth=1.2)
-        ax.add_patch(box)
-        ax.text(1.4, top + 0.15, certificate.role, fontsize=11, fontweight="bold", va="top")
-        for number, line in enumerate(certificate.lines):
-            ax.text(1.4, top + 0.55 + 0.23 * number, line, fontsize=9, va="top", fontfamily="monospace")
+        top = index * (height + gap) + 0.2
+        last = index == len(certificates) - 1
+        colour = style.ORANGE if last else (style.GREEN if index == 0 else style.SKY_BLUE)
+        ax.add_patch(plt.Rectangle((0.6, top), 8.8, height, facecolor=colour, alpha=0.25, edgecolor="black",
+                                   linewidth=1.2))
+        ax.text(0.8, top + 0.12, certificate.role, fontsize=11, fontweight="bold", va="top")
         if certificate.note:
-            ax.text(8.7, top + 0.15, certificate.note, fontsize=8.5, va="top", ha="right", style="italic")
+            ax.text(0.8, top + 0.42, certificate.note, fontsize=9, va="top", style="italic")
+        for number, line in enumerate(certificate.lines):
+            ax.text(0.8, top + 0.75 + 0.25 * number, line, fontsize=9, va="top", fontfamily="monospace")
         if index:
-            ax.annotate("", xy=(5.0, top), xytext=(5.0, top - 0.7),
+            ax.annotate("", xy=(5.0, top), xytext=(5.0, top - gap),
                         arrowprops=dict(arrowstyle="-|>", color="black", linewidth=1.5))
-            ax.text(5.2, top - 0.35, arrow_text, fontsize=8.5, va="center", color=style.NEUTRAL)
+            ax.text(5.2, top - gap / 2, arrow_text, fontsize=9, va="center")
     ax.axis("off")
     ax.set_title(title)
     figure.tight_layout()
