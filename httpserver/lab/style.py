@@ -20,8 +20,9 @@ PURPLE = "#CC79A7"  # "reddish purple"
 YELLOW = "#F0E442"  # too pale for thin lines on white: used last, for areas only
 BLACK = "#000000"
 
-# The order series get their colours in: strong, well separated colours first.
-PALETTE = [BLUE, ORANGE, GREEN, VERMILLION, PURPLE, SKY_BLUE, BLACK, YELLOW]
+# The order series get their colours in: strong, well separated colours first, and the
+# palette's red (vermillion) never next to its green, a pair some readers see as one.
+PALETTE = [BLUE, ORANGE, GREEN, PURPLE, VERMILLION, SKY_BLUE, BLACK, YELLOW]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*"]
 LINESTYLES = ["-", "--", "-.", ":"]
 
