@@ -197,10 +197,12 @@ def plot_ladder(segments: List[Segment], client_port: Optional[int] = None, ax=N
         ax.annotate("", xy=(end, y + drop), xytext=(start, y),
                     arrowprops=dict(arrowstyle="-|>", color=color, linewidth=1.4,
                                     linestyle=line_styles[connection_key(row.segment)]), zorder=2)
-        bold = row.segment.has("SYN") or row.segment.has("FIN") or bool(row.segment.payload)
+        reset = row.segment.has("RST")
+        bold = reset or row.segment.has("SYN") or row.segment.has("FIN") or bool(row.segment.payload)
         label = row.label + (f"  ({note})" if note else "")
         ax.text(0.5, y - 0.04 * step, label, ha="center", va="bottom", fontsize=font,
-                color="black" if bold else "0.3", fontweight="bold" if bold else "normal", zorder=3,
+                color=style.ERROR if reset else "black" if bold else "0.3",
+                fontweight="bold" if bold else "normal", zorder=3,
                 bbox=dict(facecolor="white", edgecolor="none", pad=0.5, alpha=0.8))
     if spacing == "event":
         _mark_long_pauses(ax, positions, times)
