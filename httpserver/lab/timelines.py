@@ -82,8 +82,9 @@ def plot_lanes(spans: Iterable[Span], kinds: Dict[str, str], marks: Iterable[Mar
     ax.grid(axis="x", alpha=0.3)
     if xlim is not None:
         ax.set_xlim(*xlim)
-    else:
-        ax.set_xlim(left=0)
+    else:  # from 0, with room on the right for the words of a mark at the very end
+        last = max([span.end for span in spans] + [mark.time for mark in marks], default=1.0)
+        ax.set_xlim(0, last * 1.12 if last > 0 else 1.0)
     handles = [Patch(facecolor=looks[kind][0], hatch=looks[kind][1], edgecolor="black", label=label)
                for kind, label in kinds.items()]
     style.legend_below(ax, handles=handles, columns=min(3, len(handles)))
