@@ -1,4 +1,4 @@
-"""Plots for chapter 09's measurements: runs, benchmark results, profiles, costs.
+"""Plots of measurements: runs, benchmark results, profiles, costs, timings.
 
 Contract: each function draws one figure from numbers the chapter measured and
 returns it; none measures anything itself.
@@ -9,7 +9,8 @@ returns it; none measures anything itself.
 - `plot_large_files(results)`: the large-file throughput of each server.
 - `plot_profile(stats, requests)`: a `pstats.Stats` as bars of time per request.
 - `plot_cost_breakdown(rows)`: time per request as stacked bars (what it is made of).
-- `plot_strips(groups, ...)`: every measurement as a dot, one column per group.
+- `plot_strips(groups, ...)`: every measurement as a dot, one column per group
+  (chapter 07's handshake timings).
 A `figure` argument draws into a given matplotlib Figure (`bench` saves one
 without pyplot); otherwise pyplot makes one. matplotlib is imported inside.
 """
