@@ -13,6 +13,7 @@ matplotlib is imported inside plot_ladder only.
 import re
 from typing import List, NamedTuple, Optional
 
+from . import style
 from .pcap import Segment, client_endpoint, connection_key, relative_sequence_numbers
 from .tlsrecords import looks_like_tls, split_records
 
@@ -110,10 +111,8 @@ def acknowledged(rows: List[LadderRow]) -> List[str]:
     """For each row, what a bare ACK (no data, SYN or FIN) acknowledges, else "".
 
     A bare ACK answers the other side's latest segment whose end it names: "the
-    SYN-ACK" (the handshake's third segment), "the FIN", or "172 B" of data. Reading
-    it that way explains an ACK drawn after later segments: the client's kernel may
-    send its handshake ACK and the request within microseconds, and a busy capture
-    can stamp them in either order.
+    SYN-ACK" (the handshake's third segment), "the FIN", or "172 B" of data. So an
+    ACK that shows up away from what it answers still says what it answers.
     """
     notes, sent_ends = [], {}  # (connection, from_client) -> [(end seq, what)]
     for row in rows:
@@ -156,8 +155,6 @@ def plot_ladder(segments: List[Segment], client_port: Optional[int] = None, ax=N
     """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
-
-    from . import style
 
     client_name, server_name, rows = ladder_rows(segments, client_port)
     notes = acknowledged(rows)
