@@ -35,7 +35,17 @@ def test_the_chapter_page_and_its_figures_exist(site):
         assert (out / figure).read_bytes().startswith(PNG_SIGNATURE), figure
         assert (out / figure).stat().st_size > 5_000, "a figure, not an empty image"
         assert f'src="{figure}"' in page, "the page shows the figure from its file"
+        assert "No description has been provided" not in page, "every figure has alternative text"
     assert 'src="data:image' not in page, "figures are files, not inlined"
+
+
+@pytest.mark.parametrize("source, alt", [
+    ('plot_ladder(segments, title="One request")', "Figure: One request"),
+    ('ax.set_title(f"{N} HTTPS requests on loopback")', "Figure: … HTTPS requests on loopback"),
+    ("plt.show()", "A figure drawn by the code cell above it"),
+])
+def test_figures_are_described_by_their_titles(source, alt):
+    assert book.figure_description(source) == alt
 
 
 def test_pages_link_to_each_other(site):

@@ -18,6 +18,7 @@ import argparse
 import datetime
 import html
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -122,8 +123,21 @@ def render(notebook, stem: str, out: Path) -> List[str]:
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         (out / name).write_bytes(data)
         figures.append(name)
+    for name in figures:  # nbconvert leaves alt "No description...": say what the figure shows
+        index = int(re.search(r"output_(\d+)_\d+\.", name).group(1))
+        alt = html.escape(figure_description(notebook.cells[index].source), quote=True)
+        tag = re.compile(r'<img\b[^>]*\bsrc="%s"[^>]*>' % re.escape(name))
+        body = tag.sub(lambda match: re.sub(r'\balt="[^"]*"', lambda _: f'alt="{alt}"', match.group(0)), body)
     (out / f"{stem}.html").write_text(body, encoding="utf-8")
     return figures
+
+
+def figure_description(source: str) -> str:
+    """Alt text for a figure: the title its cell gives the plot, else a plain pointer to the code."""
+    match = re.search(r'(?:title=|title\()f?"([^"]+)"', source) or re.search(r"(?:title=|title\()f?'([^']+)'", source)
+    if not match:
+        return "A figure drawn by the code cell above it"
+    return "Figure: " + re.sub(r"\{[^}]*\}", "…", match.group(1))
 
 
 def add_navigation(page: Path, bar: str) -> None:
