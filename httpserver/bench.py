@@ -353,7 +353,10 @@ def measure_all(arguments):
     idle = measure_idle(site, arguments.idle) if arguments.idle else None
     if idle:
         results["idle"] = idle
-        print(f"  idle connections: {results['idle']}", flush=True)
+        memory = idle["kib_per_idle_connection"]
+        print(f"  idle connections: {idle['connections']:,} held; a newcomer answered in "
+              f"{idle['newcomer_ms_median']:.2f} ms (median)"
+              + (f"; {memory:.2f} KiB of memory each" if memory is not None else ""), flush=True)
     write_reports(results, out, concurrencies)
     return results
 
@@ -413,27 +416,10 @@ def plot(results, path, concurrencies):
     except ImportError:
         print("matplotlib is not installed: no plot", file=sys.stderr)
         return
-    figure = Figure(figsize=(12, 4.5))
-    rate_axis, tail_axis = figure.subplots(1, 2)
-    for name, entry in results["servers"].items():
-        points = [(c, entry["small"][c]) for c in concurrencies if c in entry["small"]]
-        if not points:
-            continue
-        xs = [c for c, _ in points]
-        rate_axis.plot(xs, [p["rps"] for _, p in points], marker="o", label=name)
-        tail_axis.plot(xs, [p["p99_ms"] for _, p in points], marker="o", label=name)
-    for axis, label in ((rate_axis, "requests per second"), (tail_axis, "p99 latency (ms)")):
-        axis.set_xscale("log")
-        axis.set_xticks(concurrencies, [str(c) for c in concurrencies])
-        axis.set_xlabel("concurrent keep-alive connections")
-        axis.set_ylabel(label)
-        axis.grid(True, alpha=0.3)
-    tail_axis.set_yscale("log")
-    rate_axis.set_title("Throughput, 1 KiB file (higher is better)")
-    tail_axis.set_title("Tail latency, 1 KiB file (lower is better)")
-    rate_axis.legend(fontsize=8)
-    figure.suptitle(f"httpserver models vs python -m http.server ({results['tool']}, {results['machine']})", fontsize=9)
-    figure.tight_layout()
+    from .lab.benchplots import plot_comparison
+
+    figure = plot_comparison(results, concurrencies, figure=Figure(),
+                             title=f"httpserver models vs python -m http.server ({results['machine']})")
     figure.savefig(path, dpi=110)
 
 
