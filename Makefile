@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test serve bench student stages clean distclean
+.PHONY: lab test serve bench student stages book clean distclean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,13 @@ stages: $(STAMP)  ## every stage against notebooks/my_server.py (when present) a
 	fi
 	@echo "== python -m httpserver"
 	$(BIN)/python -m httpserver.stages --cmd "python -m httpserver --port {port} --root {root} --directory {directory} --quiet"
+
+$(VENV)/.book-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[book]"
+	touch $@
+
+book: $(VENV)/.book-installed  ## execute every chapter and render it with its figures: build/book/index.html
+	$(BIN)/python -m httpserver.lab.book --out build/book
 
 clean:
 	rm -rf build .pytest_cache .hypothesis
