@@ -278,3 +278,13 @@ def test_measurements_of_the_reference_are_bounded_and_complete():
             assert all(record.status == 200 for record in result.records), (name, count)
     table = build.measurement_table(results)
     assert table.splitlines()[1].startswith("my_server.py")
+
+
+def test_an_unwritten_part_is_reported_as_not_attempted_in_my_server(tmp_path):
+    from httpserver.lab.checks import Case, NotAttempted, check
+
+    my_server = build.load_my_server(write(tmp_path, SKELETON))
+    with pytest.raises(NotAttempted) as failure:
+        check(my_server.recv_exactly, [Case((None, 0), b"")])
+    assert str(failure.value) == ("not attempted yet: `recv_exactly` is not built yet (chapter 01, "
+                                  "stage 01-read-head): write it in my_server.py")
