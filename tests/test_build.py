@@ -288,3 +288,20 @@ def test_an_unwritten_part_is_reported_as_not_attempted_in_my_server(tmp_path):
         check(my_server.recv_exactly, [Case((None, 0), b"")])
     assert str(failure.value) == ("not attempted yet: `recv_exactly` is not built yet (chapter 01, "
                                   "stage 01-read-head): write it in my_server.py")
+
+
+def test_a_student_copy_fails_only_in_its_exercise_checks_and_build_cell(tmp_path):
+    """Chapter 02 as handed out: its three checks say "not attempted yet", its Build cell "not built yet"."""
+    student = tmp_path / "student"
+    write_student_copies(REPOSITORY / "notebooks", student)
+    finished = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax", "--nbval-current-env",
+         "02_http_messages.ipynb"], cwd=student, capture_output=True, text=True, timeout=600)
+    output = finished.stdout
+    assert finished.returncode == 1, output[-3000:]
+    failed = re.findall(r"^FAILED 02_http_messages.ipynb::Cell (\d+)", output, re.M)
+    assert len(failed) == 4, output[-3000:]
+    for part in ("parse_request_line", "parse_headers", "decode_chunked"):
+        assert "✗ not attempted yet: `%s` is not built yet (chapter 02" % part in output
+    assert "✗ my_server.py, stages up to chapter 02: 0 of 4 passed" in output
+    assert "open_listener        not built yet (chapter 01, stage 01-bind)" in output
