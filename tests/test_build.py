@@ -4,6 +4,8 @@ build, partial builds pass what they built, and the chapters' helpers report in 
 import ast
 import http.client
 import re
+import shutil
+import socket
 import subprocess
 import sys
 import textwrap
@@ -305,3 +307,65 @@ def test_a_student_copy_fails_only_in_its_exercise_checks_and_build_cell(tmp_pat
         assert "✗ not attempted yet: `%s` is not built yet (chapter 02" % part in output
     assert "✗ my_server.py, stages up to chapter 02: 0 of 4 passed" in output
     assert "open_listener        not built yet (chapter 01, stage 01-bind)" in output
+
+
+# ---------------------------------------------------------------- the reference, against oracles
+
+@pytest.fixture
+def reference(tmp_path):
+    """The reference my_server.py running on a free port, with an empty --directory."""
+    process, port = start(REFERENCE, tmp_path)
+    yield "http://127.0.0.1:%d" % port, tmp_path
+    stop(process)
+
+
+def test_reference_answers_head_gzip_and_uploads_as_requests_reads_them(reference):
+    requests = pytest.importorskip("requests")
+    url, directory = reference
+    with requests.Session() as session:
+        page = session.get(url + "/about.txt", headers={"Accept-Encoding": "gzip"})
+        assert page.headers["Content-Encoding"] == "gzip"
+        assert page.content == (REPOSITORY / "data" / "www" / "about.txt").read_bytes()  # requests gunzips
+        head = session.head(url + "/about.txt", headers={"Accept-Encoding": "identity"})
+        assert head.status_code == 200 and head.content == b""
+        assert int(head.headers["Content-Length"]) == (REPOSITORY / "data" / "www" / "about.txt").stat().st_size
+        created = session.post(url + "/files/chunked.bin", data=iter([b"one ", b"two ", b"three"]))
+        assert created.status_code == 201  # a generator body goes out chunked
+        assert (directory / "chunked.bin").read_bytes() == b"one two three"
+        assert session.put(url + "/files/chunked.bin", data=b"new").status_code == 204
+        assert session.get(url + "/files/chunked.bin").content == b"new"
+        assert session.delete(url + "/files/chunked.bin").status_code == 204
+        assert session.get(url + "/files/chunked.bin").status_code == 404
+        assert session.post(url + "/echo/x").headers["Allow"] == "GET, HEAD"
+
+
+def test_reference_sends_100_continue_to_curl(reference):
+    curl = shutil.which("curl")
+    if curl is None:
+        pytest.skip("curl is not installed")
+    url, directory = reference
+    body = directory / "upload.bin"
+    body.write_bytes(b"x" * 2048)
+    finished = subprocess.run([curl, "-sv", "-H", "Expect: 100-continue", "--data-binary", "@%s" % body,
+                               url + "/files/copy.bin"], capture_output=True, text=True, timeout=30)
+    assert "HTTP/1.1 100 Continue" in finished.stderr and "HTTP/1.1 201 Created" in finished.stderr
+    assert (directory / "copy.bin").read_bytes() == b"x" * 2048
+
+
+def test_reference_keeps_an_http_1_0_connection_only_when_asked(reference):
+    url, _ = reference
+    port = int(url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"GET /echo/a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+        first = b""
+        while not first.endswith(b"\r\n\r\na"):  # one whole response; the connection stays open
+            first += sock.recv(65536)
+        assert b"Connection: keep-alive" in first
+        sock.sendall(b"GET /echo/b HTTP/1.0\r\n\r\n")
+        rest = b""
+        while True:
+            piece = sock.recv(65536)
+            if not piece:
+                break
+            rest += piece
+    assert first.endswith(b"\r\n\r\na") and rest.endswith(b"\r\n\r\nb") and b"Connection: close" in rest
