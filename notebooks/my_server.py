@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http import HTTPStatus
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 # Every number that protects the server, in one place (chapter 08 explains each).
 MAX_REQUEST_LINE = 8 * 1024   # longer → 414 URI Too Long (RFC 9112 §3)
@@ -267,6 +267,8 @@ def read_request_head(reader):
     reader.unread(first)
     reader.deadline = time.monotonic() + HEAD_TIMEOUT  # the whole head, however it trickles
     line = read_line(reader, MAX_REQUEST_LINE, 414)
+    if line == b"\r\n":  # RFC 9112 §2.2: ignore an empty line before the request line (an old
+        line = read_line(reader, MAX_REQUEST_LINE, 414)  # client's extra CRLF after a body)
     try:
         method, target, version = parse_request_line(line)
     except ValueError as error:
@@ -394,13 +396,13 @@ def files(request, name, directory):
     ### END SOLUTION
 
 
-def static_file(request, root):
+def static_file(request, path, root):
     """Any other path: the file under --root (/ and folders: their index.html)."""
     ### BEGIN SOLUTION (chapter 04, stage 04-static)
     if request.method not in ("GET", "HEAD"):
         raise HTTPError(405, "static files are read-only")
     try:
-        path = safe_join(root, request.target.split("?", 1)[0])
+        path = safe_join(root, path)
     except (ValueError, UnicodeDecodeError):
         raise HTTPError(404, "no such file") from None
     if os.path.isdir(path):
@@ -418,6 +420,8 @@ def route(request, config):
     """The Answer to a request, chosen by its path: the dispatch table."""
     ### BEGIN SOLUTION (chapter 02, stage 02-request-line)
     path = request.target.split("?", 1)[0]
+    if path.startswith(("http://", "https://")):  # the absolute form, which a server MUST accept
+        path = urlsplit(path).path or "/"            # too (RFC 9112 §3.2.2): keep only its path
     if not path.startswith("/"):
         raise HTTPError(400, "the target must be an absolute path here (RFC 9112 §3.2.1)")
     if path.startswith("/echo/"):
@@ -428,7 +432,7 @@ def route(request, config):
         allowed = "GET, HEAD, POST, PUT, DELETE"
         handle = lambda: files(request, path[len("/files/"):], config.directory)
     else:
-        allowed, handle = "GET, HEAD", lambda: static_file(request, config.root)
+        allowed, handle = "GET, HEAD", lambda: static_file(request, path, config.root)
     if request.method not in allowed.split(", "):
         return Answer(405, b"405 Method Not Allowed\n", fields=[("Allow", allowed)])
     return handle()
