@@ -199,7 +199,7 @@ class PoolServer(BaseServer):
                 if connection.closing:
                     # A peer that has closed already needs no lingering.
                     return self.drop(client, gently=not connection.parser.eof)
-                more = connection.process()
+                more = connection.process() if connection.has_more else None
                 if not more:
                     break
                 client.outbox.extend(more)

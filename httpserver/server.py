@@ -99,12 +99,15 @@ class BaseServer:
     def watch_listener(self, selector, timeout, data=None):
         """Watch the listener in `selector` unless accepting is paused; returns the
         select timeout to use (`timeout`, or less, to resume accepting on time)."""
+        if self._listener_watched and not self.accept_paused_until:
+            return timeout  # the usual case, decided without a system call
         paused_for = self.accept_paused_until - time.monotonic()
         if paused_for > 0:
             if self._listener_watched:
                 selector.unregister(self.listener)
                 self._listener_watched = False
             return paused_for if timeout is None else min(timeout, paused_for)
+        self.accept_paused_until = 0.0
         if not self._listener_watched:
             selector.register(self.listener, selectors.EVENT_READ, data)
             self._listener_watched = True
