@@ -255,23 +255,11 @@ class SelectServer(BaseServer):
                 self.log_fault(client.connection.client, "storing a request body")
                 client.connection.closing = True
             self.done.put(client)
-            try:
-                self._wake_writer.send(b"d")
-            except OSError:
-                pass  # full of wake-ups already, or stopping
+            self.wake()
 
     def resume_finished(self):
         """The loop's side of the wake-up socket: resume clients whose work is done."""
-        try:
-            while self._wake_reader.recv(4096):
-                pass
-        except (BlockingIOError, InterruptedError):
-            pass
-        while True:
-            try:
-                client = self.done.get_nowait()
-            except queue.Empty:
-                return
+        for client in self.handed_back(self.done):
             client.busy = False
             if client in self.clients:
                 client.last_activity = time.monotonic()

@@ -22,6 +22,7 @@ with the client's address (`log_fault`) and costs that connection only.
 """
 
 import errno
+import queue
 import selectors
 import socket
 import threading
@@ -139,6 +140,27 @@ class BaseServer:
             paused = f"; not accepting for {ACCEPT_PAUSE} s at a time" if error.errno in RESOURCE_ERRORS else ""
             self.error_log(f"accept failed {self._accept_failures} time(s) since the last report: {error}{paused}")
             self._accept_logged_at, self._accept_failures = now, 0
+
+    def wake(self):
+        """Wake the thread that waits in `select` (called from other threads)."""
+        try:
+            self._wake_writer.send(b"w")
+        except OSError:
+            pass  # its buffer is full of wake-ups already, or we are stopping
+
+    def handed_back(self, handoff):
+        """In the waiting thread: drain the wake-up socket, then yield every item
+        other threads have put in the queue `handoff`."""
+        try:
+            while self._wake_reader.recv(4096):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+        while True:
+            try:
+                yield handoff.get_nowait()
+            except queue.Empty:
+                return
 
     def refuse_busy(self, sock):
         """Answer 503 to a connection over the cap, and close it gently (no reset)."""
