@@ -30,6 +30,13 @@ bench: $(STAMP)  ## load test every model against python -m http.server
 student: $(STAMP)  ## student copies of the notebooks in build/student/
 	$(BIN)/python -m httpserver.lab.student notebooks build/student
 
+$(VENV)/.book-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[book]"
+	touch $@
+
+book: $(VENV)/.book-installed  ## execute every chapter and render it with its figures: build/book/index.html
+	$(BIN)/python -m httpserver.lab.book --out build/book
+
 stages: $(STAMP)  ## every stage against notebooks/my_server.py (when present) and the package's server
 	@if [ -f notebooks/my_server.py ]; then \
 		echo "== notebooks/my_server.py"; \
@@ -37,13 +44,6 @@ stages: $(STAMP)  ## every stage against notebooks/my_server.py (when present) a
 	fi
 	@echo "== python -m httpserver"
 	$(BIN)/python -m httpserver.stages --cmd "python -m httpserver --port {port} --root {root} --directory {directory} --quiet"
-
-$(VENV)/.book-installed: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e ".[book]"
-	touch $@
-
-book: $(VENV)/.book-installed  ## execute every chapter and render it with its figures: build/book/index.html
-	$(BIN)/python -m httpserver.lab.book --out build/book
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

@@ -81,6 +81,7 @@ FLAWS = [
     ("no-400", "02-bad-request", "not 400"),
     ("no-content-length", "03-echo", "no Content-Length"),
     ("short-content-length", "03-echo", "the body is b'strawberr'"),
+    ("long-content-length", "03-echo", "Content-Length announced 11 bytes of body, but only 10 came"),
     ("no-date", "03-date", "no Date field"),
     ("traversal", "04-traversal", "the secret file outside --root and --directory came back"),
     ("partial-upload", "04-atomic-upload", "exists while only half the body has arrived"),

@@ -22,7 +22,13 @@ HOST = "127.0.0.1"
 
 @dataclass
 class StageResult:
-    """How one stage went; `exchange` holds the failing stage's bytes on the wire."""
+    """How one stage went; `exchange` holds the failing stage's bytes on the wire.
+
+    `exchange` is None unless the stage failed; then it lists the failing
+    connection's (direction "sent" or "received", bytes, seconds since the stage
+    began), one entry per send or recv; a received b"" is the server closing.
+    It is empty when the failure came before any bytes (no start, no handshake).
+    """
 
     name: str
     chapter: int

@@ -119,8 +119,16 @@ class Client:
             response.begin()
             body = response.read()
         except socket.timeout:
-            names = {name.lower() for name, _ in fields or ()}
-            if fields is not None and not names & {"content-length", "transfer-encoding"}:
+            names = {name.lower(): value for name, value in fields or ()}
+            if "content-length" in names:
+                raise StageFailure(
+                    f"Content-Length announced {names['content-length']} bytes of body, but only "
+                    f"{len(self.buffer)} came in {self.timeout:g} s",
+                    expected=expected, client=self,
+                    rule="RFC 9110 §8.6 (Content-Length is the body's exact size)",
+                    hint="Count the bytes of the body as sent (after encoding), not the characters "
+                         "of a text.") from None
+            if fields is not None and not names.keys() & {"content-length", "transfer-encoding"}:
                 raise StageFailure(
                     f"the head came, but the body never ended: with no Content-Length, a body ends only "
                     f"when the connection closes, and it was still open after {self.timeout:g} s",

@@ -28,6 +28,7 @@ FLAWS = {
     "no-400": "skips header lines without a colon",
     "no-content-length": "sends no Content-Length and closes instead",
     "short-content-length": "announces one byte less than the body",
+    "long-content-length": "announces one byte more than the body",
     "no-date": "sends no Date",
     "traversal": "joins the decoded path without checking where it leads",
     "partial-upload": "writes an upload straight to its final name",
@@ -142,7 +143,8 @@ class Connection:
         if "no-content-length" in self.flaws:
             close = True
         elif status != 204:  # RFC 9110 §8.6: no Content-Length in a 204
-            length = len(body) - ("short-content-length" in self.flaws and len(body) > 0)
+            length = len(body) - ("short-content-length" in self.flaws and len(body) > 0) \
+                + ("long-content-length" in self.flaws)
             lines.append("Content-Length: %d" % length)
         if close:
             lines.append("Connection: close")
