@@ -16,6 +16,7 @@ import time
 
 from .response import encode_head, text_response
 from .server import BaseServer
+from .tls import send_close_notify
 
 RECEIVE_SIZE = 64 * 1024
 
@@ -50,12 +51,12 @@ def close_gracefully(sock, linger=1.0):
     kernel send RST, and the client may lose our response (RFC 9112 §9.6).
     """
     try:
-        if not isinstance(sock, ssl.SSLSocket):
-            sock.shutdown(socket.SHUT_WR)
-            sock.settimeout(linger)
-            deadline = time.monotonic() + linger
-            while time.monotonic() < deadline and sock.recv(RECEIVE_SIZE):
-                pass
+        send_close_notify(sock)  # over TLS, say goodbye in TLS first; shutdown() then drops TLS
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(linger)
+        deadline = time.monotonic() + linger
+        while time.monotonic() < deadline and sock.recv(RECEIVE_SIZE):
+            pass
     except OSError:
         pass
     finally:

@@ -19,7 +19,7 @@ from .errors import HTTPError
 from .parser import (
     CONNECTION_CLOSED, END_OF_MESSAGE, NEED_DATA, Data, Request, RequestParser,
 )
-from .response import CONTINUE, FileBody, encode_head, error_response, text_response
+from .response import CONTINUE, FileBody, encode_head, error_response
 
 
 class Connection:
@@ -60,7 +60,7 @@ class Connection:
             except HTTPError as error:
                 # The peer broke the protocol: answer once, then close (RFC 9112 §9.3).
                 self.closing = True
-                outgoing.extend(self._send(self.request, error_response(error), close=True))
+                outgoing.extend(self._send(self.request, error_response(error, self.request), close=True))
                 break
             if event is NEED_DATA:
                 break
@@ -95,7 +95,7 @@ class Connection:
         if self.waiting_for == "idle":
             return []  # a quiet keep-alive connection just ends (RFC 9112 §9.5)
         error = HTTPError(408, f"request not received in time (waited for its {self.waiting_for})")
-        return self._send(self.request, error_response(error), close=True)
+        return self._send(self.request, error_response(error, self.request), close=True)
 
     def deadline(self, now):
         """When the current wait ends, as a time.monotonic() value."""
@@ -118,13 +118,13 @@ class Connection:
         try:
             response = self.app.handle(request)
         except HTTPError as error:
-            response = error_response(error)
+            response = error_response(error, request)
             if error.close:
                 self.closing = True
         except Exception:
             if self.error_log:
                 self.error_log(f"error while handling {request!r}:\n{traceback.format_exc()}")
-            response = text_response(500, "internal server error")
+            response = error_response(HTTPError(500, "internal server error"), request)
             self.closing = True
         if not request.keep_alive:
             self.closing = True
