@@ -49,6 +49,7 @@ def context_from_files(certfile, keyfile=None):
 
 HOSTNAMES = ("localhost", "127.0.0.1", "::1")
 CA_CERT, CA_KEY = "ca.pem", "ca-key.pem"
+CA_NAME = "httpserver local CA"
 
 
 def default_ca_folder():
@@ -87,7 +88,9 @@ def load_or_create_ca(folder):
                                f"delete that folder to make a new CA") from None
     try:
         os.makedirs(folder, mode=0o700, exist_ok=True)
-        authority = trustme.CA()
+        # The name a browser's list of authorities will show.
+        authority = trustme.CA(organization_name=CA_NAME,
+                               organization_unit_name="for development on this computer only")
         write_private(key_path, authority.private_key_pem.bytes())  # the key first:
         authority.cert_pem.write_to_path(cert_path)  # a ca.pem is never without its key
     except OSError as error:

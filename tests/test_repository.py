@@ -119,3 +119,18 @@ def test_relative_links_in_markdown_lead_to_files_of_the_repository():
                 continue  # https://..., mailto:...
             resolved = ((REPOSITORY / name).parent / target).resolve()
             assert resolved.is_relative_to(REPOSITORY.resolve()) and resolved.exists(), (name, target)
+
+
+def test_every_mention_of_the_default_model_is_the_one_in_the_code():
+    from httpserver.background import DEFAULT_MODEL, make_server
+    readme = (REPOSITORY / "README.md").read_text(encoding="utf-8")
+    marked = re.findall(r"`(?:--model )?(\w+)` \(default\)", readme)  # models table, benchmark table
+    assert len(marked) >= 2 and set(marked) == {DEFAULT_MODEL}, marked
+    help_text = subprocess.run([sys.executable, "-m", "httpserver", "--help"], capture_output=True,
+                               text=True, cwd=REPOSITORY, timeout=30).stdout
+    assert f"(default: {DEFAULT_MODEL})" in " ".join(help_text.split())
+    server = make_server(port=0)
+    try:
+        assert server.model == DEFAULT_MODEL
+    finally:
+        server.close()
