@@ -90,14 +90,14 @@ def not_modified_since(if_modified_since, mtime):
     return int(mtime) <= since
 
 
-@functools.lru_cache(maxsize=256)
 def preferred_type(accept, offered):
     """Which of the `offered` media types an Accept value ranks highest.
 
     RFC 9110 §12.5.1: each type gets the q of the most specific range that
     matches it (`text/html` over `text/*` over `*/*`). A tie, no Accept field,
     or nothing acceptable goes to the first offered type. Parameters other than
-    q are ignored, a simplification that our two types never need.
+    q are ignored, a simplification that our two types never need. Not cached:
+    only errors ask.
     """
     if not accept:
         return offered[0]

@@ -64,7 +64,8 @@ class RunningServer:
 def test_help_lists_every_option():
     result = run("--help")
     assert result.returncode == 0
-    for option in ("--host", "--port", "--root", "--directory", "--model", "--tls", "--certfile", "--keyfile", "--quiet"):
+    for option in ("--host", "--port", "--root", "--directory", "--model", "--tls", "--certfile", "--keyfile", "--quiet",
+                   "--ca-dir", "--keylog", "--cache-control"):
         assert option in result.stdout
 
 
