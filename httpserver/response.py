@@ -79,6 +79,12 @@ def text_response(status, text, headers=()):
     return Response(status, (text + "\n").encode("utf-8"), headers, "text/plain; charset=utf-8")
 
 
+def error_bytes(status, reason, headers=()):
+    """A complete error response that closes the connection, as bytes."""
+    response = text_response(status, f"{status} {reason}", headers)
+    return encode_head(response, close=True) + response.body
+
+
 # What an error can be written as, plain text first: it wins a tie, so curl
 # (Accept: */*) reads one line while a browser (Accept: text/html, …) gets a page.
 ERROR_TYPES = ("text/plain", "text/html")
