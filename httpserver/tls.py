@@ -122,6 +122,8 @@ def write_key_log(context, path):
     learning and debugging on your own machine, never for a real server.
     """
     try:
+        # Created readable by its owner only; OpenSSL then appends to it.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
         context.keylog_filename = path
     except (OSError, NotImplementedError) as error:
         raise StartupError(f"cannot write the TLS key log {path}: {error}") from None

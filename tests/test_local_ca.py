@@ -148,6 +148,8 @@ def test_the_server_writes_a_key_log(tmp_path):
         assert get_over_tls(running, running.ca_file).text == "ok"
     # TLS 1.3 secrets, in the NSS key log format Wireshark reads
     assert {"CLIENT_HANDSHAKE_TRAFFIC_SECRET", "SERVER_TRAFFIC_SECRET_0"} <= key_log_labels(key_log)
+    if os.name == "posix":  # secrets: for the owner's eyes only
+        assert stat.S_IMODE(os.stat(key_log).st_mode) == 0o600
 
 
 def test_sslkeylogfile_is_honoured(tmp_path, monkeypatch):
