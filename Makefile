@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test serve bench student clean distclean
+.PHONY: lab test serve bench student book clean distclean
 
 # pip's --quiet twice: errors only, so the set-up prints two lines when all is well.
 $(STAMP): pyproject.toml
@@ -32,6 +32,13 @@ bench: $(STAMP)  ## load test every model against python -m http.server
 
 student: $(STAMP)  ## student copies of the notebooks in build/student/
 	$(BIN)/python -m httpserver.lab.student notebooks build/student
+
+$(VENV)/.book-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[book]"
+	touch $@
+
+book: $(VENV)/.book-installed  ## execute every chapter and render it with its figures: build/book/index.html
+	$(BIN)/python -m httpserver.lab.book --out build/book
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

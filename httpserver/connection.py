@@ -10,7 +10,7 @@ where errors, ours included, turn into responses.
 
 Three rules keep what one client can cost us bounded:
 
-- Back-pressure. `receive` stops answering once about `OUTPUT_BUDGET` bytes of
+- Back-pressure. `receive` stops answering once `limits.output_budget` bytes of
   responses (or one open file) are waiting to be sent. The model sends them,
   then calls `process()` for the requests still buffered, and reads from the
   socket only when that returns nothing: a client that pipelines thousands of
@@ -37,7 +37,6 @@ from .parser import (
 )
 from .response import CONTINUE, FileBody, encode_head, error_response, text_response
 
-OUTPUT_BUDGET = 1024 * 1024  # bytes of answers waiting to be sent before we stop answering
 JOIN_LIMIT = 16 * 1024  # bodies up to this size leave in one piece with their head
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")  # handlers that only read (RFC 9110 §9.2.1)
 
@@ -58,6 +57,7 @@ class Connection:
         self.closing = False
         self.requests_served = 0
         self.work = None  # a step the model must run (it may block), then call process()
+        self.clock = time.monotonic  # replaceable, so a chapter can replay time
         # Per-request state, reset when each request head arrives.
         self.request = None
         self.spool = None  # where the current request's body goes
@@ -77,7 +77,7 @@ class Connection:
     def receive(self, data):
         """Feed bytes from the peer (b"" at end of stream); returns what to send."""
         if self.head_started is None and data:
-            self.head_started = time.monotonic()
+            self.head_started = self.clock()
         self.parser.receive_data(data)
         return self.process()
 
@@ -87,7 +87,7 @@ class Connection:
         if self.work is not None:
             raise RuntimeError("process() called before the pending work was run")
         outgoing = []
-        budget = OUTPUT_BUDGET
+        budget = self.limits.output_budget or float("inf")  # 0: no back-pressure (to show why we need it)
         while not self.closing and self.work is None and budget > 0:
             if self.response is not None:  # a request's answer is ready: send it
                 budget -= self._answer(outgoing)
@@ -159,7 +159,7 @@ class Connection:
         request.client = self.client
         request.secure = self.secure
         if request.content_length or request.chunked:
-            self.body_started = time.monotonic()
+            self.body_started = self.clock()
             self.rate_window, self.window_bytes, self.too_slow_at = 0, 0, None
             make_spool = getattr(self.app, "body_spool", None)
             try:
@@ -173,7 +173,7 @@ class Connection:
 
     def _body_data(self, data):
         self.spool.write(data)
-        window = int((time.monotonic() - self.body_started) / self.limits.body_timeout)
+        window = int((self.clock() - self.body_started) / self.limits.body_timeout)
         if window == self.rate_window:
             self.window_bytes += len(data)
         else:
@@ -242,10 +242,12 @@ class Connection:
             self.spool.discard()  # whatever the handler did not take
             self.spool = None
         self.request = None
-        self.head_started = time.monotonic() if self.parser.buffer else None
+        self.head_started = self.clock() if self.parser.buffer else None
         if not self.closing:
             self.parser.start_next_request()
-        return OUTPUT_BUDGET if isinstance(items[-1], FileBody) else sum(map(len, items))
+        if isinstance(items[-1], FileBody):
+            return self.limits.output_budget  # one open file at a time is budget enough
+        return sum(map(len, items))
 
     def _fail(self, response, outgoing):
         self.closing = True

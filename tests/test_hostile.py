@@ -19,10 +19,10 @@ import pytest
 import requests
 
 from conftest import CONCURRENT_MODELS, MODELS, exchange, read_until_closed, request
-from httpserver import blocking, connection as connection_module, outbox
+from httpserver import blocking, outbox
 from httpserver.app import Application
 from httpserver.config import Limits
-from httpserver.connection import OUTPUT_BUDGET, Connection
+from httpserver.connection import Connection
 from httpserver.events import Data
 from httpserver.parser import END_OF_MESSAGE, NEED_DATA, RequestParser
 from httpserver.response import FileBody
@@ -243,7 +243,7 @@ def test_pipelined_requests_are_answered_one_budget_at_a_time(site):
     conn = Connection(Application(str(root), str(directory)))
     outgoing = conn.receive(b"GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n" * 2520)
     held = sum(len(item) for item in outgoing if not isinstance(item, FileBody))
-    assert held <= OUTPUT_BUDGET + 256 * 1024 + 1024
+    assert held <= Limits().output_budget + 256 * 1024 + 1024
     total = len(outgoing)
     while True:  # the model asks for more once it has sent each batch
         more = conn.process()
@@ -300,10 +300,10 @@ def test_an_abandoned_upload_leaves_no_file(site):
     assert sorted(os.listdir(directory)) == ["sample.txt"]
 
 
-def test_the_rate_rule_looks_at_a_recent_window(monkeypatch):
+def test_the_rate_rule_looks_at_a_recent_window():
     clock = [1000.0]
-    monkeypatch.setattr(connection_module.time, "monotonic", lambda: clock[0])
     conn = Connection(None, limits=Limits(body_timeout=10, min_body_rate=100))
+    conn.clock = lambda: clock[0]
     conn.receive(b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 100000000\r\n\r\n")
     conn.receive(b"a" * 60_000_000)  # a fast start: 60 MB in the first window
     for second in range(1, 200):  # then one byte every 5 s
