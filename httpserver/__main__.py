@@ -42,7 +42,8 @@ def parse_arguments(argv):
     parser.add_argument("--tls", action="store_true",
                         help="serve HTTPS; without --certfile, with a certificate from a local CA")
     parser.add_argument("--ca-dir", metavar="DIR",
-                        help=f"where the local CA of --tls is kept, made the first time (default: {default_ca_folder()})")
+                        help=f"where the local CA of --tls is kept, made the first time; implies --tls "
+                             f"(default: {default_ca_folder()})")
     parser.add_argument("--certfile", help="PEM certificate chain for HTTPS (implies --tls)")
     parser.add_argument("--keyfile", help="PEM private key for --certfile")
     parser.add_argument("--keylog", metavar="FILE",
