@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test serve bench student book clean distclean
+.PHONY: lab test serve bench student stages book clean distclean
 
 # pip's --quiet twice: errors only, so the set-up prints two lines when all is well.
 $(STAMP): pyproject.toml
@@ -39,6 +39,14 @@ $(VENV)/.book-installed: $(STAMP)
 
 book: $(VENV)/.book-installed  ## execute every chapter and render it with its figures: build/book/index.html
 	$(BIN)/python -m httpserver.lab.book --out build/book
+
+stages: $(STAMP)  ## every stage against notebooks/my_server.py (when present) and the package's server
+	@if [ -f notebooks/my_server.py ]; then \
+		echo "== notebooks/my_server.py"; \
+		$(BIN)/python -m httpserver.stages --cmd "python notebooks/my_server.py --port {port} --root {root} --directory {directory}"; \
+	fi
+	@echo "== python -m httpserver"
+	$(BIN)/python -m httpserver.stages --cmd "python -m httpserver --port {port} --root {root} --directory {directory} --quiet"
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

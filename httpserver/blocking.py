@@ -143,7 +143,7 @@ def serve_connection(server, sock, client, register=None):
                 answering = True
                 send_outgoing(sock, outgoing, server.limits.body_timeout)
                 answering = False
-                outgoing = [] if connection.closing else connection.process()
+                outgoing = connection.process() if connection.has_more and not connection.closing else None
     except OSError:  # reset by the peer, or a send timed out: nothing to answer
         peer_closed = True
     except Exception:  # a bug of ours: this connection ends, the server goes on

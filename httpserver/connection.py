@@ -54,6 +54,7 @@ class Connection:
         self.error_log = error_log  # callable(text) or None
         self.offload = offload  # True: leave disk work in `work` for the model
         self.parser = RequestParser(limits)
+        self.output_budget = limits.output_budget or float("inf")  # 0: no back-pressure (to show why)
         self.closing = False
         self.requests_served = 0
         self.work = None  # a step the model must run (it may block), then call process()
@@ -81,13 +82,19 @@ class Connection:
         self.parser.receive_data(data)
         return self.process()
 
+    @property
+    def has_more(self):
+        """True when `process()` may give more answers without new bytes: requests
+        (or a computed answer) are waiting. Models ask before calling it."""
+        return self.response is not None or bool(self.parser.buffer)
+
     def process(self):
         """Answer the requests buffered so far, until the output budget is spent,
         more bytes are needed, or a step is left in `work`; returns what to send."""
         if self.work is not None:
             raise RuntimeError("process() called before the pending work was run")
         outgoing = []
-        budget = self.limits.output_budget or float("inf")  # 0: no back-pressure (to show why we need it)
+        budget = self.output_budget
         while not self.closing and self.work is None and budget > 0:
             if self.response is not None:  # a request's answer is ready: send it
                 budget -= self._answer(outgoing)
@@ -107,11 +114,18 @@ class Connection:
             elif event is CONNECTION_CLOSED:
                 self.closing = True
             elif isinstance(event, Request):
-                self._start(event, outgoing)
+                self.request = event
+                event.client = self.client
+                event.secure = self.secure
+                if event.content_length or event.chunked or event.expect_continue:
+                    self._start_body(event, outgoing)
             elif isinstance(event, Data):
                 self._body_data(event.data)
             elif event is END_OF_MESSAGE:
-                self._step(self._handle, may_block=self.request.method not in SAFE_METHODS)
+                if self.offload and self.request.method not in SAFE_METHODS:
+                    self.work = self._as_work(self._handle)  # it may store a body: not on the loop
+                else:
+                    self._handle()
         return outgoing
 
     def close(self):
@@ -154,10 +168,8 @@ class Connection:
 
     # -- a request, step by step ---------------------------------------------
 
-    def _start(self, request, outgoing):
-        self.request = request
-        request.client = self.client
-        request.secure = self.secure
+    def _start_body(self, request, outgoing):
+        """A body follows the head: where it goes, its clock, and 100 Continue."""
         if request.content_length or request.chunked:
             self.body_started = self.clock()
             self.rate_window, self.window_bytes, self.too_slow_at = 0, 0, None
@@ -183,7 +195,10 @@ class Connection:
                 self._too_slow(self.rate_window + 1)
             self.rate_window, self.window_bytes = window, len(data)
         if self.spool.needs_spill:
-            self._step(self._spill, may_block=True)
+            if self.offload:
+                self.work = self._as_work(self._spill)
+            else:
+                self._spill()
 
     def _window_short(self):
         """True when the current window (after the first) is below the minimum rate."""
@@ -194,14 +209,8 @@ class Connection:
         if self.too_slow_at is None:  # the first failure counts; the deadline has passed
             self.too_slow_at = self.body_started + (window + 1) * self.limits.body_timeout
 
-    def _step(self, step, may_block):
-        """Run `step` now, or leave it to the model when it may block on a disk."""
-        if self.offload and may_block:
-            self.work = self._as_work(step)
-        else:
-            step()
-
     def _as_work(self, step):
+        """`step` as the model's `work`: it clears `work` itself once it has run."""
         def work():
             self.work = None
             step()
@@ -245,9 +254,10 @@ class Connection:
         self.head_started = self.clock() if self.parser.buffer else None
         if not self.closing:
             self.parser.start_next_request()
-        if isinstance(items[-1], FileBody):
-            return self.limits.output_budget  # one open file at a time is budget enough
-        return sum(map(len, items))
+        last = items[-1]
+        if isinstance(last, FileBody):
+            return self.limits.output_budget  # one open file at a time is budget enough (0: off)
+        return len(last) if len(items) == 1 else len(items[0]) + len(last)
 
     def _fail(self, response, outgoing):
         self.closing = True

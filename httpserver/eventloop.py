@@ -81,15 +81,23 @@ class SelectServer(BaseServer):
         next_sweep = time.monotonic() + SWEEP_INTERVAL
         try:
             while not self._stopping.is_set():
-                timeout = self.watch_listener(selector, SWEEP_INTERVAL)
+                timeout = SWEEP_INTERVAL
+                if self.accept_paused_until or not self._listener_watched:
+                    timeout = self.watch_listener(selector, SWEEP_INTERVAL)
                 for key, mask in selector.select(timeout):
                     client = key.data
                     if client is None:
                         self.accept_waiting()
                     elif client == "wake":
                         self.resume_finished()
-                    else:
-                        self.guarded(self.on_event, client, mask)
+                    elif client.events:  # (0: unregistered earlier in this round)
+                        try:
+                            if mask & READ:
+                                self.on_readable(client)
+                            elif mask & WRITE:
+                                self.flush(client)
+                        except Exception:  # a bug of ours: it costs this client only
+                            self.fault(client)
                 now = time.monotonic()
                 if now >= next_sweep:
                     self.sweep(now)
@@ -100,26 +108,22 @@ class SelectServer(BaseServer):
             self.lingerer.stop()
             self._stopped.set()
 
-    def on_event(self, client, mask):
-        if client.events == 0:
-            return  # unregistered earlier in this same round of events
-        if mask & READ:
-            self.on_readable(client)
-        elif mask & WRITE:
-            self.flush(client)
-
     def guarded(self, step, client, *args):
         """Run one step for one client; a bug in it closes that client only."""
         try:
             step(client, *args)
         except Exception:
-            self.log_fault(client.connection.client, "serving")
-            if not client.outbox and not client.handshaking and not client.draining:
-                try:  # nothing of a response is on the wire yet: say what happened
-                    client.sock.send(error_bytes(500, "internal server error"))
-                except OSError:
-                    pass
-            self.close_client(client)
+            self.fault(client)
+
+    def fault(self, client):
+        """A bug while serving `client`: log it, answer 500 if we can, close it."""
+        self.log_fault(client.connection.client, "serving")
+        if not client.outbox and not client.handshaking and not client.draining:
+            try:  # nothing of a response is on the wire yet: say what happened
+                client.sock.send(error_bytes(500, "internal server error"))
+            except OSError:
+                pass
+        self.close_client(client)
 
     # -- accepting ------------------------------------------------------------
 
@@ -217,6 +221,8 @@ class SelectServer(BaseServer):
                 return self.finish(client)
             if connection.work is not None:
                 return self.hand_to_helper(client)
+            if not connection.has_more:
+                break
             more = connection.process()
             if not more:
                 if connection.work is not None:
@@ -250,23 +256,11 @@ class SelectServer(BaseServer):
                 self.log_fault(client.connection.client, "storing a request body")
                 client.connection.closing = True
             self.done.put(client)
-            try:
-                self._wake_writer.send(b"d")
-            except OSError:
-                pass  # full of wake-ups already, or stopping
+            self.wake()
 
     def resume_finished(self):
         """The loop's side of the wake-up socket: resume clients whose work is done."""
-        try:
-            while self._wake_reader.recv(4096):
-                pass
-        except (BlockingIOError, InterruptedError):
-            pass
-        while True:
-            try:
-                client = self.done.get_nowait()
-            except queue.Empty:
-                return
+        for client in self.handed_back(self.done):
             client.busy = False
             if client in self.clients:
                 client.last_activity = time.monotonic()

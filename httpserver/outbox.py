@@ -32,24 +32,23 @@ def can_gather(sock):
     return hasattr(socket.socket, "sendmsg") and not isinstance(sock, ssl.SSLSocket)
 
 
-class Outbox:
-    """Items waiting to be sent on one connection, in order."""
+class Outbox(collections.deque):
+    """Items waiting to be sent on one connection, in order: bytes, memoryviews
+    and FileBody objects. (A deque, so adding and testing cost no Python call.)"""
 
-    __slots__ = ("items",)
-
-    def __init__(self):
-        self.items = collections.deque()  # bytes, memoryviews and FileBody objects
-
-    def __bool__(self):
-        return bool(self.items)
-
-    def extend(self, items):
-        self.items.extend(items)
+    __slots__ = ()
 
     def send(self, sock):
         """Send what the socket takes now; True once the outbox is empty."""
-        items = self.items
+        items = self
         try:
+            if len(items) == 1 and type(items[0]) is bytes:  # the common case: one small answer
+                sent = sock.send(items[0])
+                if sent == len(items[0]):
+                    items.clear()
+                    return True
+                items[0] = memoryview(items[0])[sent:]
+                return False
             while items:
                 if isinstance(items[0], FileBody):
                     if not send_file_part(sock, items[0]):
@@ -64,7 +63,7 @@ class Outbox:
 
     def _send_buffers(self, sock):
         """Send the buffers at the front; False if the socket took less than all."""
-        items = self.items
+        items = self
         if can_gather(sock) and len(items) > 1 and not isinstance(items[1], FileBody):
             buffers = []
             for item in items:
@@ -85,10 +84,10 @@ class Outbox:
 
     def close(self):
         """Drop what was not sent, closing any open file."""
-        for item in self.items:
+        for item in self:
             if isinstance(item, FileBody):
                 item.close()
-        self.items.clear()
+        self.clear()
 
 
 def send_file_part(sock, body):

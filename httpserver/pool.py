@@ -109,16 +109,7 @@ class PoolServer(BaseServer):
         self.park(PooledClient(sock, address, connection, time.monotonic() + wait, secure))
 
     def take_returned(self, selector):
-        try:
-            while self._wake_reader.recv(4096):
-                pass
-        except (BlockingIOError, InterruptedError):
-            pass
-        while True:
-            try:
-                client = self.returned.get_nowait()
-            except queue.Empty:
-                return
+        for client in self.handed_back(self.returned):
             self.parked.add(client)
             selector.register(client.sock, client.events, client)
 
@@ -147,10 +138,7 @@ class PoolServer(BaseServer):
         """Give a connection back to the watcher until it is ready again."""
         client.events = events
         self.returned.put(client)
-        try:
-            self._wake_writer.send(b"w")
-        except (BlockingIOError, OSError):
-            pass  # the buffer is full of wake-ups already, or we are stopping
+        self.wake()
 
     def work(self):
         while True:
@@ -199,7 +187,7 @@ class PoolServer(BaseServer):
                 if connection.closing:
                     # A peer that has closed already needs no lingering.
                     return self.drop(client, gently=not connection.parser.eof)
-                more = connection.process()
+                more = connection.process() if connection.has_more else None
                 if not more:
                     break
                 client.outbox.extend(more)

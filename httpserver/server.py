@@ -22,6 +22,7 @@ with the client's address (`log_fault`) and costs that connection only.
 """
 
 import errno
+import queue
 import selectors
 import socket
 import threading
@@ -99,12 +100,15 @@ class BaseServer:
     def watch_listener(self, selector, timeout, data=None):
         """Watch the listener in `selector` unless accepting is paused; returns the
         select timeout to use (`timeout`, or less, to resume accepting on time)."""
+        if self._listener_watched and not self.accept_paused_until:
+            return timeout  # the usual case, decided without a system call
         paused_for = self.accept_paused_until - time.monotonic()
         if paused_for > 0:
             if self._listener_watched:
                 selector.unregister(self.listener)
                 self._listener_watched = False
             return paused_for if timeout is None else min(timeout, paused_for)
+        self.accept_paused_until = 0.0
         if not self._listener_watched:
             selector.register(self.listener, selectors.EVENT_READ, data)
             self._listener_watched = True
@@ -136,6 +140,27 @@ class BaseServer:
             paused = f"; not accepting for {ACCEPT_PAUSE} s at a time" if error.errno in RESOURCE_ERRORS else ""
             self.error_log(f"accept failed {self._accept_failures} time(s) since the last report: {error}{paused}")
             self._accept_logged_at, self._accept_failures = now, 0
+
+    def wake(self):
+        """Wake the thread that waits in `select` (called from other threads)."""
+        try:
+            self._wake_writer.send(b"w")
+        except OSError:
+            pass  # its buffer is full of wake-ups already, or we are stopping
+
+    def handed_back(self, handoff):
+        """In the waiting thread: drain the wake-up socket, then yield every item
+        other threads have put in the queue `handoff`."""
+        try:
+            while self._wake_reader.recv(4096):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+        while True:
+            try:
+                yield handoff.get_nowait()
+            except queue.Empty:
+                return
 
     def refuse_busy(self, sock):
         """Answer 503 to a connection over the cap, and close it gently (no reset)."""

@@ -116,7 +116,7 @@ def inject(monkeypatch, step):
             return any(isinstance(item, bytes) and b"boom" in item for item in items)
 
         def send(self, sock):
-            if boom_in(self.items):
+            if boom_in(self):
                 raise Boom("send")
             return original_send(self, sock)
 
