@@ -9,11 +9,14 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: lab test serve bench student stages book clean distclean
 
+# pip's --quiet twice: errors only, so the set-up prints two lines when all is well.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
-	touch $(STAMP)
+	@echo "Setting up $(VENV): the project, with the packages of the notebooks and tests (a minute or two)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet --quiet -e ".[test]"
+	@touch $(STAMP)
+	@echo "$(VENV) is ready"
 
 lab: $(STAMP)  ## open the chapters in JupyterLab
 	$(BIN)/jupyter lab notebooks/
