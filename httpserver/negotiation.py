@@ -26,8 +26,25 @@ def _qvalue(params):
     return 1.0
 
 
+def remember_short(maxsize=256, longest=256):
+    """Like `functools.lru_cache`, for a function of one string a client chooses:
+    only values up to `longest` characters are remembered, so no client can fill
+    our memory with long keys (a header value may be 64 KiB)."""
+    def decorate(function):
+        remembered = functools.lru_cache(maxsize=maxsize)(function)
+
+        @functools.wraps(function)
+        def answer(value):
+            if value is not None and len(value) > longest:
+                return function(value)
+            return remembered(value)
+        answer.cache_info, answer.cache_clear = remembered.cache_info, remembered.cache_clear
+        return answer
+    return decorate
+
+
 # Clients send the same few Accept-Encoding values again and again.
-@functools.lru_cache(maxsize=256)
+@remember_short()
 def accepts_gzip(accept_encoding):
     """True when an Accept-Encoding value allows gzip (q > 0, named or by '*')."""
     if not accept_encoding:
