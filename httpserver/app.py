@@ -45,7 +45,7 @@ class Application:
     """
 
     def __init__(self, root, directory, cache_control=DEFAULT_CACHE_CONTROL):
-        file_server = FileServer()
+        file_server = FileServer(cache_control=cache_control)
         self.static = StaticFiles(root, file_server)
         self.files = FileStore(directory, file_server)
         self.cache_control = cache_control
@@ -53,11 +53,11 @@ class Application:
         self.routes = [
             ("/echo/", "prefix", {"GET": self.echo}),
             ("/user-agent", "exact", {"GET": self.user_agent}),
-            ("/files/", "prefix", {"GET": self.read_file, "POST": self.files.write,
+            ("/files/", "prefix", {"GET": self.files.read, "POST": self.files.write,
                                    "PUT": self.files.write, "DELETE": self.files.delete}),
         ]
         self.uploads = self.routes[2][2]
-        self.fallback = {"GET": self.static_file}
+        self.fallback = {"GET": self.static.handle}
 
     def route(self, path):
         """The handler table for `path`, and the part of the path after the route."""
@@ -97,18 +97,6 @@ class Application:
         methods = [method for method in METHODS
                    if method in handlers or method == "OPTIONS" or (method == "HEAD" and "GET" in handlers)]
         return ", ".join(methods)
-
-    def static_file(self, request, path):
-        return self.with_cache_control(self.static.handle(request, path))
-
-    def read_file(self, request, name):
-        return self.with_cache_control(self.files.read(request, name))
-
-    def with_cache_control(self, response):
-        # RFC 9110 §15.4.5: a 304 repeats the Cache-Control its 200 would carry.
-        if self.cache_control and response.status in (200, 206, 304):
-            response.headers.append(("Cache-Control", self.cache_control))
-        return response
 
     def echo(self, request, text):
         try:

@@ -39,7 +39,9 @@ class FileStore:
         if status is None:
             status = stat_or_error(path)
         if S_ISDIR(status.st_mode):
-            return directory_listing("/files/" + name, path)
+            listing = directory_listing("/files/" + name, path)
+            listing.headers.extend(self.file_server.cache_control)
+            return listing
         return self.file_server.serve_file(request, path, CONTENT_TYPE, status)
 
     def spool_for(self, name):

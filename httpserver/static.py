@@ -73,7 +73,7 @@ class CachedFile:
         self._gzipped = None
         self._fields = {}
 
-    def fields(self, content_type, gzipped):
+    def fields(self, content_type, gzipped, extra=()):
         """The header fields of a 200 for this file, built once per variant."""
         fields = self._fields.get((content_type, gzipped))
         if fields is None:
@@ -84,6 +84,7 @@ class CachedFile:
                 fields.append(("Vary", "Accept-Encoding"))
             if gzipped:
                 fields.append(("Content-Encoding", "gzip"))
+            fields.extend(extra)
             self._fields[(content_type, gzipped)] = fields
         return fields
 
@@ -130,8 +131,11 @@ class FileCache:
 class FileServer:
     """Answers GET and HEAD for files, with every header a cache or browser uses."""
 
-    def __init__(self, cache=None):
+    def __init__(self, cache=None, cache_control=None):
         self.cache = cache or FileCache()
+        # RFC 9111 §5.2: how browsers may reuse what we send (None: say nothing).
+        # A 304 repeats it, as its 200 would have (RFC 9110 §15.4.5).
+        self.cache_control = [("Cache-Control", cache_control)] if cache_control else []
 
     def serve_file(self, request, path, content_type, stat=None):
         """GET or HEAD of the file at `path` (`stat`: its os.stat, if known)."""
@@ -150,7 +154,7 @@ class FileServer:
         range_header = headers.get("range") if request.method == "GET" else None
         use_gzip = (range_header is None and mime.compressible(content_type)
                     and accepts_gzip(headers.get("accept-encoding")))
-        fields = entry.fields(content_type, use_gzip)
+        fields = entry.fields(content_type, use_gzip, self.cache_control)
         etag = fields[2][1]
         if self._not_modified(request, [entry.etag, etag], entry.mtime_ns / 1e9):
             return Response(304, b"", [field for field in fields if field[0] != "Content-Encoding"])
@@ -174,7 +178,7 @@ class FileServer:
             etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
             last_modified = formatdate(stat.st_mtime, usegmt=True)
             fields = [("Content-Type", content_type), ("Last-Modified", last_modified),
-                      ("ETag", etag), ("Accept-Ranges", "bytes")]
+                      ("ETag", etag), ("Accept-Ranges", "bytes"), *self.cache_control]
             if self._not_modified(request, [etag], stat.st_mtime):
                 file.close()
                 return Response(304, b"", fields)
@@ -252,5 +256,7 @@ class StaticFiles:
             index = os.path.join(path, "index.html")
             if os.path.isfile(index):
                 return self.file_server.serve_file(request, index, mime.TYPES[".html"])
-            return directory_listing(url_path, path)
+            listing = directory_listing(url_path, path)
+            listing.headers.extend(self.file_server.cache_control)
+            return listing
         return self.file_server.serve_file(request, path, mime.content_type(path), stat)
