@@ -72,8 +72,13 @@ class Connection:
 
     @property
     def waiting_for(self):
-        """"idle", "head" or "body": which timeout applies while we wait."""
-        return self.parser.waiting_for
+        """"idle", "head" or "body": which timeout applies while we wait. Bytes
+        that the parser dropped (empty lines before a request line) count as the
+        start of a head, so a client cannot stay "idle" by sending CRLF forever."""
+        waiting_for = self.parser.waiting_for
+        if waiting_for == "idle" and self.head_started is not None and self.request is None:
+            return "head"
+        return waiting_for
 
     def receive(self, data):
         """Feed bytes from the peer (b"" at end of stream); returns what to send."""
@@ -86,7 +91,7 @@ class Connection:
     def has_more(self):
         """True when `process()` may give more answers without new bytes: requests
         (or a computed answer) are waiting. Models ask before calling it."""
-        return self.response is not None or bool(self.parser.buffer)
+        return self.response is not None or self.parser.has_more
 
     def process(self):
         """Answer the requests buffered so far, until the output budget is spent,
@@ -294,4 +299,6 @@ def storage_error(error):
     """The `HTTPError` for an OSError met while storing a body."""
     if error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
         return HTTPError(507, "no space left to store the body")
+    if error.errno in (errno.EMFILE, errno.ENFILE):
+        return HTTPError(503, "server busy: too many open files", headers=[("Retry-After", "1")])
     return HTTPError(500, "the body could not be stored")

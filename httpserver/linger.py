@@ -50,16 +50,25 @@ class Lingerer:
             sock.close()
             return
         with self.lock:
-            if self.stopped or len(self.waiting) >= self.limit:
-                sock.close()
+            if self.stopped or len(self.waiting) >= self.limit or not self._started():
+                sock.close()  # no room, or no thread to wait in: close now
                 return
             self.waiting[sock] = time.monotonic() + self.linger
-            if self.thread is None:
-                self.selector = selectors.DefaultSelector()
-                self.selector.register(self.wake_reader, selectors.EVENT_READ)
-                self.thread = threading.Thread(target=self._run, name="lingerer", daemon=True)
-                self.thread.start()
         self._wake()
+
+    def _started(self):
+        """Start the thread on first use (under the lock); False if that failed,
+        say because the process is out of file descriptors for its selector."""
+        if self.thread is None:
+            try:
+                selector = selectors.DefaultSelector()
+                selector.register(self.wake_reader, selectors.EVENT_READ)
+            except (OSError, ValueError):
+                return False
+            self.selector = selector
+            self.thread = threading.Thread(target=self._run, name="lingerer", daemon=True)
+            self.thread.start()
+        return True
 
     def _wake(self):
         try:
@@ -75,7 +84,13 @@ class Lingerer:
                     break
                 waiting = dict(self.waiting)
             for sock in waiting.keys() - watched:
-                self.selector.register(sock, selectors.EVENT_READ)
+                try:
+                    self.selector.register(sock, selectors.EVENT_READ)
+                except (OSError, ValueError):  # closed meanwhile: nothing to wait for
+                    with self.lock:
+                        self.waiting.pop(sock, None)
+                    sock.close()
+                    continue
                 watched.add(sock)
             now = time.monotonic()
             timeout = max(0.0, min(waiting.values(), default=now + 1.0) - now)

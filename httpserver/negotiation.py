@@ -6,9 +6,10 @@
 - `preferred_type`: Accept with q-values, for error pages (RFC 9110 §12.5.1).
 """
 
-import functools
 import re
 from email.utils import parsedate_to_datetime
+
+from .memo import remember_short
 
 # RFC 9110 §14.1.1: byte positions are 1*DIGIT, and DIGIT is 0-9 only. (Python's
 # str.isdigit() is also true for "²" and "٣", which int() then refuses.)
@@ -24,23 +25,6 @@ def _qvalue(params):
             except ValueError:
                 return 0.0
     return 1.0
-
-
-def remember_short(maxsize=256, longest=256):
-    """Like `functools.lru_cache`, for a function of one string a client chooses:
-    only values up to `longest` characters are remembered, so no client can fill
-    our memory with long keys (a header value may be 64 KiB)."""
-    def decorate(function):
-        remembered = functools.lru_cache(maxsize=maxsize)(function)
-
-        @functools.wraps(function)
-        def answer(value):
-            if value is not None and len(value) > longest:
-                return function(value)
-            return remembered(value)
-        answer.cache_info, answer.cache_clear = remembered.cache_info, remembered.cache_clear
-        return answer
-    return decorate
 
 
 # Clients send the same few Accept-Encoding values again and again.

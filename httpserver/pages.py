@@ -48,16 +48,19 @@ def error_page(status, detail):
     return html_page(heading, body)
 
 
-def listing_page(url_path, names, shown=str):
+def listing_page(url_path, names, shown=str, not_listed=0):
     """A folder's entries as links; `names` end in "/" for folders.
 
     The heading shows the path as a person reads it (`/sub dir/`, not
     `/sub%20dir/`); each link is percent-encoded so any name works as a URL.
     `shown(text)` is what a reader sees of a name or path (the caller may make
-    control characters visible), before it is escaped for HTML.
+    control characters visible), before it is escaped for HTML. `not_listed`
+    says how many entries were left out to keep the page small.
     """
     title = f"Index of {shown(unquote(url_path, errors='replace'))}"
     links = ([] if url_path == "/" else ['<li><a href="../">../</a> (the folder above)</li>'])
     links += [f'<li><a href="{quote(name)}">{html.escape(shown(name))}</a></li>' for name in names]
+    if not_listed:
+        links.append(f"<li>… and {not_listed:,} more, not listed</li>")
     body = f"<h1>{html.escape(title)}</h1>\n<ul>\n" + "\n".join(links) + "\n</ul>\n"
     return html_page(title, body)

@@ -70,6 +70,12 @@ class RequestParser:
             return "idle"
         return "body"
 
+    @property
+    def has_more(self):
+        """True when `next_event` may give an event without new bytes: bytes are
+        buffered, or a body has just become complete (its last byte was taken)."""
+        return bool(self.buffer) or (self.state == BODY_LENGTH and self._remaining == 0)
+
     def start_next_request(self):
         """After END_OF_MESSAGE, move on to the next (possibly pipelined) request."""
         if self.state != DONE:

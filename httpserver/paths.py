@@ -16,14 +16,15 @@ import stat
 from urllib.parse import unquote
 
 from .errors import HTTPError
+from .memo import remember_short
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0 controls, DEL and C1 controls
 MAX_NAME = 255  # bytes in one file name: the limit of most file systems (NAME_MAX)
 
 
 # Pure, and asked again and again for the same few paths: worth remembering.
-# (A bad path raises each time; lru_cache keeps only answers.)
-@functools.lru_cache(maxsize=256)
+# (A bad path raises each time; only answers are kept.)
+@remember_short()
 def decode_segments(url_path):
     """The percent-decoded segments of `url_path`, each checked on its own (a tuple)."""
     segments = []

@@ -182,17 +182,19 @@ class PoolServer(BaseServer):
     def flush(self, client):
         """Send what the socket takes; answer further buffered requests; park."""
         connection = client.connection
-        try:
-            while client.outbox.send(client.sock):
-                if connection.closing:
-                    # A peer that has closed already needs no lingering.
-                    return self.drop(client, gently=not connection.parser.eof)
-                more = connection.process() if connection.has_more else None
-                if not more:
+        while True:
+            try:
+                if not client.outbox.send(client.sock):
                     break
-                client.outbox.extend(more)
-        except OSError:
-            return self.drop(client)
+            except OSError:  # the client reset the connection, say
+                return self.drop(client)
+            if connection.closing:
+                # A peer that has closed already needs no lingering.
+                return self.drop(client, gently=not connection.parser.eof)
+            more = connection.process() if connection.has_more else None
+            if not more:
+                break
+            client.outbox.extend(more)
         now = time.monotonic()
         if client.outbox:
             client.deadline = now + self.limits.body_timeout  # the client must read within this

@@ -119,6 +119,7 @@ def http_date_now():
 # remembered, up to a bound.
 _encoded_fields = {}  # tuple of (name, value) pairs → their lines, as bytes
 MAX_ENCODED_FIELDS = 4096
+MAX_REMEMBERED_BYTES = 512  # so the cache holds at most 2 MiB, whatever clients send
 _SERVER_FIELD = f"Server: {SERVER_NAME}\r\n".encode("ascii")
 
 
@@ -130,9 +131,10 @@ def _encode_fields(fields):
             raise ValueError(f"line break or NUL in response header {name}")
         lines.append(f"{name}: {value}\r\n")
     encoded = "".join(lines).encode("latin-1")
-    if len(_encoded_fields) >= MAX_ENCODED_FIELDS:
-        _encoded_fields.clear()
-    _encoded_fields[fields] = encoded
+    if len(encoded) <= MAX_REMEMBERED_BYTES:  # a Location the client chose may be 8 KiB: not kept
+        if len(_encoded_fields) >= MAX_ENCODED_FIELDS:
+            _encoded_fields.clear()
+        _encoded_fields[fields] = encoded
     return encoded
 
 

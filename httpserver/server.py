@@ -163,10 +163,13 @@ class BaseServer:
                 return
 
     def refuse_busy(self, sock):
-        """Answer 503 to a connection over the cap, and close it gently (no reset)."""
+        """Answer 503 to a connection over the cap, and close it gently (no reset).
+        Over TLS a plain-text answer would only confuse the client's TLS, and a
+        handshake is work we are too busy for: it gets a clean close instead."""
         try:
             sock.setblocking(False)
-            sock.send(BUSY)  # a fresh socket's buffer takes these few bytes at once
+            if self.ssl_context is None:
+                sock.send(BUSY)  # a fresh socket's buffer takes these few bytes at once
         except OSError:
             pass
         self.lingerer.close_later(sock)

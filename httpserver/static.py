@@ -38,6 +38,8 @@ _FILE_ERRNOS = {
     errno.EISDIR: (409, "that name is a folder"),
     errno.ENAMETOOLONG: (400, "the path is longer than the file system allows"),
     errno.ENOSPC: (507, "no space left to store the file"),
+    errno.EMFILE: (503, "server busy: too many open files"),
+    errno.ENFILE: (503, "server busy: too many open files"),
     errno.EROFS: (403, "the folder is read-only"),
 }
 
@@ -48,7 +50,9 @@ def file_error(error):
     known = _FILE_ERRNOS.get(error.errno)
     if known is None:
         return error
-    return HTTPError(*known, close=False)
+    status, reason = known
+    retry = [("Retry-After", "1")] if status == 503 else []
+    return HTTPError(status, reason, close=False, headers=retry)
 
 
 def stat_or_error(path):
@@ -229,11 +233,19 @@ def shown_name(name):
     return CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", name)
 
 
+MAX_LISTED = 500  # entries on one listing page: about 1 MiB at most, whatever is in the folder
+
+
 def directory_listing(url_path, folder):
-    """A page linking every entry of `folder` (see `pages.listing_page`)."""
-    names = sorted(name + ("/" if os.path.isdir(os.path.join(folder, name)) else "")
-                   for name in os.listdir(folder) if not name.startswith("."))
-    return Response(200, listing_page(url_path, names, shown_name), [("Content-Type", HTML)])
+    """A page linking the entries of `folder` (see `pages.listing_page`): the
+    first MAX_LISTED by name, so a folder of 10,000 long names cannot make one
+    answer tens of megabytes (held once per client that does not read it)."""
+    with os.scandir(folder) as entries:  # the kind of each entry comes with its name: no stat each
+        visible = [entry for entry in entries if not entry.name.startswith(".")]
+    visible.sort(key=lambda entry: entry.name)
+    names = [entry.name + ("/" if entry.is_dir() else "") for entry in visible[:MAX_LISTED]]
+    page = listing_page(url_path, names, shown_name, not_listed=len(visible) - len(names))
+    return Response(200, page, [("Content-Type", HTML)])
 
 
 class StaticFiles:

@@ -581,3 +581,109 @@ def test_long_header_values_are_not_remembered():
     assert negotiation.accepts_gzip.cache_info().currsize == 0  # a client's long values take no room
     negotiation.accepts_gzip("gzip")
     assert negotiation.accepts_gzip.cache_info().currsize == 1  # short ones are remembered
+
+
+# -- found by an attacker's run against the first version of these defences ---------------
+
+
+@pytest.mark.parametrize("size", [1024 * 1024, 2 * 1024 * 1024, 1024 * 1024 - 1])
+def test_a_body_that_ends_exactly_on_a_spill_is_answered_at_once(make_server, model, size):
+    # The last byte filled the 1 MiB memory spool: the spill runs (on a helper, in
+    # select), and then the complete body must be answered without waiting for bytes.
+    server = make_server(model=model)
+    with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        sock.sendall(b"PUT /files/exact HTTP/1.1\r\nHost: a\r\nContent-Length: %d\r\n\r\n" % size + b"x" * size)
+        assert sock.recv(100).startswith(b"HTTP/1.1 201 ")
+
+
+def test_empty_lines_do_not_keep_a_connection_idle_for_ever(make_server, model):
+    server = make_server(model=model, head_timeout=1.0, idle_timeout=1.5)
+    with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        start = time.monotonic()
+        answer = b""
+        while time.monotonic() - start < 6:
+            try:
+                sock.sendall(b"\r\n")
+            except OSError:
+                break
+            sock.settimeout(0.5)
+            try:
+                chunk = sock.recv(1000)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            answer += chunk
+            if not chunk:
+                break
+        assert time.monotonic() - start < 4  # cut off by the head deadline, not kept alive
+
+
+def test_a_listing_of_a_huge_folder_stays_small(server, site):
+    _, directory = site
+    for number in range(700):
+        (directory / (f"{number:04d}" + "&" * 200)).write_bytes(b"")
+    status, _, body = request(server, "GET", "/files/")
+    assert status == 200
+    assert len(body) < 1024 * 1024
+    assert b"more, not listed" in body
+
+
+@pytest.mark.parametrize("model", CONCURRENT_MODELS)
+def test_tls_at_the_cap_is_closed_cleanly_not_answered_in_plain_text(make_server, model):
+    server = make_server(model=model, tls=True, max_connections=1)
+    context = tls_client_context(server)
+    with socket.create_connection((server.host, server.port)) as raw:
+        with context.wrap_socket(raw, server_hostname="localhost") as held:
+            held.sendall(b"GET /echo/a HTTP/1.1\r\nHost: a\r\n\r\n")
+            assert held.recv(1000).startswith(b"HTTP/1.1 200 ")
+            with socket.create_connection((server.host, server.port), timeout=5) as refused:
+                refused.sendall(b"\x16\x03\x01\x00\x05hello")  # the start of a TLS record
+                answer = read_until_closed(refused, timeout=3)
+            assert not answer.startswith(b"HTTP/")  # no plain text into a TLS connection
+
+
+@pytest.mark.parametrize("model", CONCURRENT_MODELS)
+def test_a_tls_answer_is_not_cut_short_by_bytes_the_client_sends_late(make_server, model, site):
+    root, _ = site
+    (root / "big.bin").write_bytes(os.urandom(2 * 1024 * 1024))
+    server = make_server(model=model, tls=True)
+    context = tls_client_context(server)
+    with socket.create_connection((server.host, server.port), timeout=10) as raw:
+        with context.wrap_socket(raw, server_hostname="localhost") as sock:
+            sock.sendall(b"GET /big.bin HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            received = sock.recv(65536)
+            time.sleep(0.3)
+            sock.sendall(b"GET /echo/late HTTP/1.1\r\nHost: a\r\n\r\n")  # after the server chose to close
+            while True:
+                try:
+                    chunk = sock.recv(65536)
+                except (ssl.SSLError, OSError):
+                    break
+                if not chunk:
+                    break
+                received += chunk
+    assert len(received.partition(b"\r\n\r\n")[2]) == 2 * 1024 * 1024
+
+
+def test_locations_chosen_by_clients_are_not_remembered(server):
+    from httpserver import response
+    before = len(response._encoded_fields)
+    for number in range(50):
+        request(server, "GET", f"/images?{number:04d}" + "q" * 2000)
+    assert len(response._encoded_fields) <= before + 1
+
+
+def test_out_of_descriptors_opening_a_file_is_a_503(monkeypatch, server):
+    import errno
+    import builtins
+    real_open = builtins.open
+
+    def crowded_open(path, *args, **kwargs):
+        if str(path).endswith("about.txt"):
+            raise OSError(errno.EMFILE, "Too many open files")
+        return real_open(path, *args, **kwargs)
+    monkeypatch.setattr(builtins, "open", crowded_open)
+    status, headers, _ = request(server, "GET", "/about.txt")
+    assert status == 503 and headers["Retry-After"]
+    assert not [line for line in server.errors if "Traceback" in line]
