@@ -1,0 +1,74 @@
+"""Grading a class: mock submissions (right, wrong, blank, tampered, hanging) scored by id."""
+
+import csv
+import time
+
+import pytest
+
+from httpserver.lab.grade import main, notebook_to_grade
+from httpserver.lab.student import write_student_copies
+from mock_submissions import HANGING, NOTEBOOKS, RIGHT, WRONG_GET_REQUEST, submission, write
+
+nbformat = pytest.importorskip("nbformat")
+pytest.importorskip("nbclient")
+
+CHAPTER = "00_start_here.ipynb"
+ANSWER, CHECK = "ch00-build_get_request", "ch00-build_get_request-check"
+CHEAT = "def check(*args, **kwargs):\n    print('✓ all cases pass')\n"
+
+
+@pytest.fixture(scope="module")
+def student_copy(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("student")
+    write_student_copies(NOTEBOOKS, folder)
+    return folder / CHAPTER
+
+
+def test_the_instructor_checks_run_whatever_the_student_changed(student_copy):
+    handed_in = submission(student_copy, CHAPTER, answers={ANSWER: "def build_get_request(p, h): return b''"},
+                           edited_checks={CHECK: CHEAT}, extra_cells=[CHEAT])
+    instructor = nbformat.read(str(NOTEBOOKS / CHAPTER), as_version=4)
+    graded, broken = notebook_to_grade(instructor, handed_in)
+    sources = [cell.source for cell in graded.cells]
+    assert CHEAT not in sources                      # neither the edited check nor an added cell runs
+    assert broken == {CHECK: "edited"}
+    assert "def build_get_request(p, h): return b''" in sources  # the student's answer does
+
+
+@pytest.mark.timeout(240)
+def test_a_class_is_graded_by_id_and_a_hang_costs_only_its_own_time(student_copy, tmp_path):
+    submissions = tmp_path / "submissions"
+    expected = {  # student: (their notebook, the points they deserve)
+        "right": (submission(student_copy, CHAPTER, answers={ANSWER: RIGHT}), 1),
+        "wrong": (submission(student_copy, CHAPTER, answers={ANSWER: WRONG_GET_REQUEST}), 0),
+        "blank": (submission(student_copy, CHAPTER), 0),
+        "tampered": (submission(student_copy, CHAPTER, answers={ANSWER: WRONG_GET_REQUEST},
+                                edited_checks={CHECK: CHEAT}), 0),
+        "deleted-check": (submission(student_copy, CHAPTER, answers={ANSWER: RIGHT}, deleted_checks={CHECK}), 0),
+        "hanging": (submission(student_copy, CHAPTER, answers={ANSWER: HANGING}), 0),
+    }
+    for student, (notebook, _) in expected.items():
+        write(notebook, submissions / student / CHAPTER)
+    (submissions / "absent").mkdir()  # handed in nothing
+    out = tmp_path / "grades"
+
+    started = time.monotonic()
+    status = main([str(submissions), "--notebooks", str(NOTEBOOKS), "--out", str(out), "--chapter", "00",
+                   "--no-stages", "--jobs", "2", "--timeout", "25", "--cell-timeout", "5"])
+    elapsed = time.monotonic() - started
+
+    assert status == 0
+    with open(out / "grades.csv", newline="", encoding="utf-8") as file:
+        rows = {row["student"]: row for row in csv.DictReader(file)}
+    assert set(rows) == set(expected) | {"absent"}
+    for student, (_, points) in expected.items():
+        assert float(rows[student][CHECK]) == points, student
+        assert float(rows[student]["total"]) == points, student
+    assert float(rows["absent"][CHECK]) == 0
+    # The hanging student cost their own 25 s limit; the other six ran beside it.
+    assert elapsed < 25 + 60
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert "| `%s` | 1 of 7 | 14 %% |" % CHECK in summary
+    assert (out / "results.png").read_bytes().startswith(b"\x89PNG")
+    details = (out / "details.json").read_text(encoding="utf-8")
+    assert "timed out" in details and "check cell edited" in details and "check cell deleted" in details
