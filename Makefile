@@ -7,15 +7,19 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test serve bench student clean distclean
+.PHONY: lab solutions test serve bench student grade clean distclean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,teach]"
 	touch $(STAMP)
 
-lab: $(STAMP)  ## open the chapters in JupyterLab
+lab: $(STAMP)  ## open your workspace: student copies, made once and never overwritten
+	$(BIN)/python -m httpserver.lab.workspace --notebooks notebooks --into workspace
+	$(BIN)/jupyter lab workspace/
+
+solutions: $(STAMP)  ## open the instructor's chapters, with every answer
 	$(BIN)/jupyter lab notebooks/
 
 test: $(STAMP)  ## every test, then every notebook (nbval)
@@ -27,10 +31,14 @@ serve: $(STAMP)  ## the server on the default site, http://127.0.0.1:4221/
 bench: $(STAMP)  ## load test every model against python -m http.server
 	$(BIN)/python -m httpserver.bench
 
-student: $(STAMP)  ## student copies of the notebooks in build/student/
-	$(BIN)/python -m httpserver.lab.student notebooks build/student
+student: $(STAMP)  ## student copies in build/student/ for handing out (never overwritten)
+	$(BIN)/python -m httpserver.lab.workspace --notebooks notebooks --into build/student
 
-clean:
+grade: $(STAMP)  ## grade a class: make grade SUBMISSIONS=folder (one folder per student)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder"; exit 2; }
+	$(BIN)/python -m httpserver.lab.grade "$(SUBMISSIONS)" --out grades
+
+clean:  ## generated files only: workspace/ (the learner's work) and grades/ stay
 	rm -rf build .pytest_cache .hypothesis
 	find . -name __pycache__ -prune -not -path "./$(VENV)/*" -exec rm -rf {} +
 

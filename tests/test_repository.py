@@ -24,7 +24,8 @@ def requirement_names(requirements):
 def test_environment_yml_lists_the_same_packages_as_pyproject():
     project = tomllib.loads((REPOSITORY / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     extras = project["optional-dependencies"]
-    wanted = requirement_names(extras["notebooks"]) | requirement_names(extras["test"])
+    wanted = requirement_names(extras["notebooks"]) | requirement_names(extras["test"]) \
+        | requirement_names(extras["teach"])
     wanted.discard("httpserver")  # the test extra includes the notebook extra by name
     listed = set()
     text = (REPOSITORY / "environment.yml").read_text(encoding="utf-8")
