@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from conftest import REPOSITORY
 from httpserver.lab.grade import main, notebook_to_grade
 from httpserver.lab.student import write_student_copies
 from mock_submissions import HANGING, NOTEBOOKS, RIGHT, WRONG_GET_REQUEST, submission, write
@@ -72,3 +73,26 @@ def test_a_class_is_graded_by_id_and_a_hang_costs_only_its_own_time(student_copy
     assert (out / "results.png").read_bytes().startswith(b"\x89PNG")
     details = (out / "details.json").read_text(encoding="utf-8")
     assert "timed out" in details and "check cell edited" in details and "check cell deleted" in details
+
+
+@pytest.mark.timeout(300)
+def test_build_stages_are_graded_one_item_each_against_the_students_server(student_copy, tmp_path):
+    pytest.importorskip("httpserver.stages", reason="the stage tester (httpserver/stages) is not in this tree")
+    correct_server = REPOSITORY / "tests" / "stage_servers" / "tiny_server.py"
+    submissions = tmp_path / "submissions"
+    for student in ("builder", "no-server", "broken-server"):
+        write(submission(student_copy, CHAPTER), submissions / student / CHAPTER)
+    (submissions / "builder" / "my_server.py").write_bytes(correct_server.read_bytes())
+    (submissions / "broken-server" / "my_server.py").write_text("raise SystemExit('not built yet')\n")
+    out = tmp_path / "grades"
+
+    assert main([str(submissions), "--notebooks", str(NOTEBOOKS), "--out", str(out), "--chapter", "00",
+                 "--jobs", "2", "--timeout", "240"]) == 0
+
+    with open(out / "grades.csv", newline="", encoding="utf-8") as file:
+        rows = {row["student"]: row for row in csv.DictReader(file)}
+    stages = [item for item in rows["builder"] if item.startswith("stage-")]
+    assert len(stages) > 10  # one item per stage, chapters 01 to 09
+    assert all(float(rows["builder"][item]) == 1 for item in stages)
+    assert all(float(rows["no-server"][item]) == 0 for item in stages)
+    assert all(float(rows["broken-server"][item]) == 0 for item in stages)

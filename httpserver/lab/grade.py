@@ -157,9 +157,10 @@ def grade_stages(server_path, workdir):
     os.chdir(workdir)
     command = '"%s" "%s" --port {port} --root {root} --directory {directory}' % (sys.executable, server_path)
     report = run_stages(command)
+    # The tester stops at the first failure, as CodeCrafters does: later stages score
+    # zero as "not reached", since each stage builds on the ones before it.
     return {STAGE_PREFIX + result.name: (1 if result.status == "passed" else 0,
-                                         result.status if result.status == "passed"
-                                         else "%s: %s" % (result.status, (result.message or "")[:300]))
+                                         ": ".join(filter(None, [result.status, (result.message or "")[:300]])))
             for result in report.results}
 
 
