@@ -9,10 +9,13 @@ and a rerun after any change to the chapters gives the same answer:
 
 - a code cell with a `### BEGIN SOLUTION` line is a *solution cell*: the
   learner's answer (id `ch02-parse_headers`, from the first name it defines);
-- a code cell that calls a checker (`check(`, `check_equal(`,
-  `check_my_server(`) is a locked, autograded *test cell* worth `POINTS`, with an
-  id made of the chapter and the exercise it checks (`ch02-parse_headers-check`),
-  or `ch05-build` for a Build cell: editing the cell does not change its id;
+- a code cell that calls a checker (`check(`, `check_equal(`) is a locked,
+  autograded *test cell* worth `POINTS`, with an id made of the chapter and the
+  exercise it checks (`ch02-parse_headers-check`: the solution cell just before
+  it, else the function it checks, which may live in `my_server.py`); a cell that
+  calls `check_my_server(` is the chapter's Build cell, `ch05-build`. Editing a
+  cell does not change its id. A cell that catches `CheckFailed` is a lesson
+  showing a wrong answer fail, not a check;
 - a Markdown cell with a `### BEGIN SOLUTION` line (a written answer, or the
   instructor's notes on the discussion questions in a `### HIDDEN` cell) is an
   answer cell that the instructor grades by hand;
@@ -119,7 +122,8 @@ def marker_problem(cell):
         for word in MARKER_WORDS:
             if word not in line:
                 continue
-            is_marker_line = line.strip() == "### " + word
+            # A marker line may go on, as in "### BEGIN SOLUTION (chapter 04)": student.py's rule.
+            is_marker_line = line.strip().startswith("### " + word)
             if not (is_marker_line and word in ("BEGIN SOLUTION", "END SOLUTION")):
                 return "line %d mentions %r (nbgrader treats any line containing it as a marker)" % (number, word)
     return None
@@ -131,18 +135,22 @@ def solution_name(source, fallback):
     return match.group(1) if match else fallback
 
 
-def checks_exercise(source, exercise, first):
-    """True when the cell runs a check on `exercise`.
+def checked_name(source, exercise, first):
+    """The name in a check cell's id, or None when the cell checks no exercise.
 
-    The first cell after a solution that calls a checker is its check, whatever it
-    passes (a wrapper, a class); a later one must name the exercise, since a chapter
-    may also run a checker on a wrong answer of its own, to show the report.
+    A cell that catches CheckFailed shows a wrong answer failing: it is part of the
+    lesson, not a check. Otherwise a cell that calls a checker checks an exercise: the
+    one whose solution cell came just before it (`first`: its first check), else the
+    function it passes to the checker (an answer written in `my_server.py`, say).
     """
-    for match in CHECK_CALL.finditer(source):
-        checker, checked = match.groups()
-        if checker != "check_my_server" and exercise and (first or checked == exercise):
-            return True
-    return False
+    if "except CheckFailed" in source:
+        return None
+    calls = [match.groups() for match in CHECK_CALL.finditer(source) if match.group(1) != "check_my_server"]
+    if not calls:
+        return None
+    if exercise and first:
+        return exercise
+    return next((checked for _, checked in calls if checked), exercise or "exercise")
 
 
 def checks_server(source):
@@ -203,10 +211,10 @@ def cell_roles(notebook, name="notebook"):
         elif answer:
             exercise = solution_name(source, "exercise-%d" % index)
             meta = grader(unique("%s-%s" % (chapter, exercise), taken), solution=True)
-        elif checks_exercise(source, exercise, first=exercise not in checked) and not hidden:
+        elif not hidden and checked_name(source, exercise, exercise not in checked):
+            name_in_id = checked_name(source, exercise, exercise not in checked)
             checked.add(exercise)
-            grade_id = "%s-%s-check" % (chapter, exercise)
-            meta = grader(unique(grade_id, taken), grade=True, locked=True)
+            meta = grader(unique("%s-%s-check" % (chapter, name_in_id), taken), grade=True, locked=True)
         elif checks_server(source) and not hidden:
             meta = grader(unique(chapter + "-build", taken), grade=True, locked=True)
         else:
