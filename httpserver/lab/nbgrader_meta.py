@@ -99,8 +99,8 @@ if "google.colab" in sys.modules:
     if not os.path.isdir(PROJECT):
         subprocess.run(["git", "clone", "--quiet", "--depth=1", "{url}", PROJECT], check=True)
     if importlib.util.find_spec("httpserver") is None:
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", PROJECT + "[notebooks]"],
-                       check=True)
+        # Colab has Jupyter, matplotlib and requests already: add the project and trustme only.
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", PROJECT, "trustme"], check=True)
         sys.path.insert(0, PROJECT)  # this kernel started before the install
     os.chdir(PROJECT + "/notebooks")'''
 
