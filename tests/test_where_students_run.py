@@ -1,7 +1,14 @@
 """Binder, Colab and CI: the files that let students run the course elsewhere agree with the project."""
 
+import json
 import os
 import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 
 from conftest import REPOSITORY
 from httpserver.lab.nbgrader_meta import colab_cell_source, project_url
@@ -33,3 +40,36 @@ def test_ci_runs_the_oldest_and_newest_supported_python_on_three_systems():
     assert "os: [ubuntu-latest, macos-latest, windows-latest]" in workflow
     assert "make test" in workflow and "ruff check ." in workflow
     assert "nbgrader_meta notebooks --check" in workflow
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.skipif(shutil.which("git") is None or not (REPOSITORY / ".git").exists(),
+                    reason="needs git and a git checkout to clone from")
+def test_the_colab_cell_installs_the_project_in_a_bare_python_and_finds_data(tmp_path):
+    """Chapter 00 as Colab opens it: a Python without the project, `google.colab` imported.
+
+    The cell clones this repository (from the local checkout: no network) into a
+    folder of its own, installs it, and moves to its notebooks folder.
+    """
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "colab")], check=True, timeout=120)
+    python = tmp_path / "colab" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    chapter = json.loads((REPOSITORY / "notebooks" / "00_start_here.ipynb").read_text(encoding="utf-8"))
+    cell = "".join(next(cell["source"] for cell in chapter["cells"] if cell.get("id") == "colab-setup"))
+    project = tmp_path / "content" / "http-from-sockets"
+    cell = cell.replace('"/content/http-from-sockets"', repr(str(project)))
+    cell = cell.replace('"%s"' % project_url(), repr(str(REPOSITORY)))
+    script = "\n".join([
+        "import sys, types",
+        "sys.modules['google.colab'] = types.ModuleType('google.colab')  # what Colab's kernel has",
+        cell,
+        "import os, httpserver, trustme",
+        "from httpserver.lab.notebook import REPOSITORY",
+        "print(os.getcwd()); print(httpserver.__file__); print((REPOSITORY / 'data' / 'www').is_dir())",
+    ])
+    finished = subprocess.run([str(python), "-c", script], capture_output=True, text=True, timeout=240,
+                              cwd=tmp_path)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    cwd, package, data_found = finished.stdout.split()[-3:]
+    assert Path(cwd) == project / "notebooks"
+    assert Path(package).is_relative_to(project)
+    assert data_found == "True"
