@@ -15,7 +15,10 @@ How a chapter is graded, the way nbgrader grades: the notebook that runs is the
 by their nbgrader id (see `httpserver.lab.nbgrader_meta`). So a learner's other
 edits never run, and a check cell is never the learner's: when it is missing
 from the submission, or edited, that check scores zero, whatever the answer.
-A check cell scores its points when it runs without an error.
+A check cell scores its points when it runs without an error. Two consequences
+to tell students: code they put in cells of their own does not run (helpers go in
+the answer cell), and the notebooks in `--notebooks` must be the version they
+were given, since a check that differs from it counts as edited.
 
 The Build stages are graded by running the stage tester (`httpserver.stages`)
 against the student's `my_server.py`, one item per stage.
@@ -58,6 +61,7 @@ def is_autograded(cell):
 
 
 def is_answer(cell):
+    """A code cell that holds the learner's answer (an nbgrader solution cell)."""
     meta = cell.get("metadata", {}).get("nbgrader", {})
     return cell.cell_type == "code" and meta.get("solution")
 
