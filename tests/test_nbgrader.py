@@ -3,7 +3,7 @@
 What an instructor does (the README's commands): copy chapters into
 `source/<assignment>/`, `nbgrader generate_assignment`, collect the students'
 notebooks into `submitted/<student>/<assignment>/`, `nbgrader autograde`. Two small
-chapters keep it fast: 00 (one exercise) and 02 (three).
+chapters keep it fast: 00 (one exercise) and 03 (three).
 """
 
 import os
@@ -14,14 +14,34 @@ from pathlib import Path
 
 import pytest
 
-from mock_submissions import NOTEBOOKS, RIGHT, submission, write
+from httpserver.lab.student import strip_solutions
+from mock_submissions import NOTEBOOKS, RIGHT, instructor_sources, submission, write
 
 pytest.importorskip("nbgrader", reason="nbgrader is in the `teach` extra: pip install -e '.[teach]'")
 nbformat = pytest.importorskip("nbformat")
 
 ASSIGNMENT = "chapters"
-CHAPTERS = ["00_start_here.ipynb", "02_http_messages.ipynb"]
-WRONG_HEADERS = "def parse_headers(lines):\n    return {}\n"
+CHAPTERS = ["00_start_here.ipynb", "03_responses_and_routes.ipynb"]
+
+
+def ids(chapter, wanted):
+    """The nbgrader ids of the chapter's cells that `wanted(metadata)` picks, in order."""
+    notebook = nbformat.read(str(NOTEBOOKS / chapter), as_version=4)
+    return [cell.metadata.nbgrader["grade_id"] for cell in notebook.cells
+            if cell.cell_type == "code" and "nbgrader" in cell.metadata and wanted(cell.metadata.nbgrader)]
+
+
+def answers_in(chapter):
+    return ids(chapter, lambda meta: meta["solution"])
+
+
+def checks_in(chapter):
+    return ids(chapter, lambda meta: meta["grade"] and not meta["solution"])
+
+
+def wrong(chapter, answer_id):
+    """The instructor's answer with every solution region raising an error: a wrong answer."""
+    return strip_solutions(instructor_sources(chapter)[answer_id], 'raise RuntimeError("a wrong answer")')[0]
 
 
 def nbgrader(course, *args):
@@ -58,34 +78,31 @@ def test_autograde_scores_each_exercise_by_its_check_cell(released):
 
     release = released / "release" / ASSIGNMENT
     submitted = released / "submitted"
-    # Right, wrong and untouched exercises in one submission.
-    write(submission(release / CHAPTERS[0], CHAPTERS[0], answers={"ch00-build_get_request": RIGHT}),
-          submitted / "mixed" / ASSIGNMENT / CHAPTERS[0])
-    write(submission(release / CHAPTERS[1], CHAPTERS[1],
-                     answers={"ch02-parse_request_line": RIGHT, "ch02-parse_headers": WRONG_HEADERS}),
-          submitted / "mixed" / ASSIGNMENT / CHAPTERS[1])
+    first, second = CHAPTERS
+    assert len(answers_in(second)) >= 2, "chapter 03 should have two exercises answered in the notebook"
+    right, wrongly = answers_in(second)[:2]
+    # One submission with an exercise right, one wrong, the others untouched.
+    write(submission(release / first, first, answers={"ch00-build_get_request": RIGHT}),
+          submitted / "mixed" / ASSIGNMENT / first)
+    write(submission(release / second, second, answers={right: RIGHT, wrongly: wrong(second, wrongly)}),
+          submitted / "mixed" / ASSIGNMENT / second)
     # A right answer whose check cell was deleted; an untouched chapter.
-    write(submission(release / CHAPTERS[0], CHAPTERS[0], answers={"ch00-build_get_request": RIGHT},
+    write(submission(release / first, first, answers={"ch00-build_get_request": RIGHT},
                      deleted_checks={"ch00-build_get_request-check"}),
-          submitted / "deleter" / ASSIGNMENT / CHAPTERS[0])
-    write(submission(release / CHAPTERS[1], CHAPTERS[1]), submitted / "deleter" / ASSIGNMENT / CHAPTERS[1])
+          submitted / "deleter" / ASSIGNMENT / first)
+    write(submission(release / second, second), submitted / "deleter" / ASSIGNMENT / second)
 
     nbgrader(released, "autograde", ASSIGNMENT)
 
-    expected = {
-        "mixed": {"ch00-build_get_request-check": 1, "ch02-parse_request_line-check": 1,
-                  "ch02-parse_headers-check": 0, "ch02-decode_chunked-check": 0},
-        "deleter": {"ch00-build_get_request-check": 0, "ch02-parse_request_line-check": 0,
-                    "ch02-parse_headers-check": 0, "ch02-decode_chunked-check": 0},
-    }
+    passing = {"mixed": {"ch00-build_get_request-check", right + "-check"}, "deleter": set()}
     with Gradebook("sqlite:///" + str(released / "gradebook.db")) as gradebook:
-        for student, wanted in expected.items():
+        for student, passed in passing.items():
             scores = {}
             for chapter in CHAPTERS:
                 graded = gradebook.find_submission_notebook(Path(chapter).stem, ASSIGNMENT, student)
-                scores.update({grade.name: grade.score for grade in graded.grades
-                               if grade.name.endswith("-check")})
-            assert scores == wanted, student
+                scores.update({grade.name: grade.score for grade in graded.grades if grade.name in checks_in(chapter)})
+            assert scores == {check: (1 if check in passed else 0) for chapter in CHAPTERS
+                              for check in checks_in(chapter)}, student
     # The learner's "not attempted yet" message survives into the graded notebook.
-    autograded = (released / "autograded" / "deleter" / ASSIGNMENT / CHAPTERS[1]).read_text(encoding="utf-8")
+    autograded = (released / "autograded" / "deleter" / ASSIGNMENT / second).read_text(encoding="utf-8")
     assert "not attempted yet" in autograded
