@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab solutions test serve bench student grade clean distclean
+.PHONY: lab solutions test serve bench student grade stages book clean distclean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,21 @@ bench: $(STAMP)  ## load test every model against python -m http.server
 
 student: $(STAMP)  ## student copies in build/student/ for handing out (never overwritten)
 	$(BIN)/python -m httpserver.lab.workspace --notebooks notebooks --into build/student
+
+$(VENV)/.book-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[book]"
+	touch $@
+
+book: $(VENV)/.book-installed  ## execute every chapter and render it with its figures: build/book/index.html
+	$(BIN)/python -m httpserver.lab.book --out build/book
+
+stages: $(STAMP)  ## every stage against notebooks/my_server.py (when present) and the package's server
+	@if [ -f notebooks/my_server.py ]; then \
+		echo "== notebooks/my_server.py"; \
+		$(BIN)/python -m httpserver.stages --cmd "python notebooks/my_server.py --port {port} --root {root} --directory {directory}"; \
+	fi
+	@echo "== python -m httpserver"
+	$(BIN)/python -m httpserver.stages --cmd "python -m httpserver --port {port} --root {root} --directory {directory} --quiet"
 
 grade: $(STAMP)  ## grade a class: make grade SUBMISSIONS=folder (one folder per student)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder"; exit 2; }

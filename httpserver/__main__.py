@@ -15,6 +15,7 @@ import signal
 import sys
 import tempfile
 import threading
+import traceback
 
 from .accesslog import common_log_line
 from .background import DEFAULT_MODEL, MODELS, make_server
@@ -112,7 +113,15 @@ def serve_until_stopped(server, children, announce=False):
     gc.freeze()
     # The server runs in a thread so the main thread can wait for Ctrl-C on
     # every platform (a blocking select does not wake for it on Windows).
-    worker = threading.Thread(target=server.serve_forever, name="server", daemon=True)
+    crashed = []  # the traceback, if serving ever stops by itself
+
+    def serve():
+        try:
+            server.serve_forever()
+        except BaseException:
+            crashed.append(traceback.format_exc())
+
+    worker = threading.Thread(target=serve, name="server", daemon=True)
     worker.start()
     stop = threading.Event()
     if hasattr(signal, "SIGTERM"):
@@ -126,6 +135,9 @@ def serve_until_stopped(server, children, announce=False):
         print("\nStopping...", file=sys.stderr, flush=True)
     server.shutdown()
     stop_workers(children)
+    if crashed:  # a bug: say so, and exit non-zero so a supervisor restarts us
+        print(f"httpserver: the server stopped because of an error:\n{crashed[0]}", file=sys.stderr)
+        return 1
     return 0
 
 

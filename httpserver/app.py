@@ -18,6 +18,7 @@ from urllib.parse import unquote
 
 from . import mime
 from .errors import HTTPError
+from .body import BodySpool
 from .files import FileStore
 from .negotiation import accepts_gzip
 from .response import Response
@@ -41,6 +42,7 @@ class Application:
             ("/files/", "prefix", {"GET": self.files.read, "POST": self.files.write,
                                    "PUT": self.files.write, "DELETE": self.files.delete}),
         ]
+        self.uploads = self.routes[2][2]
         self.fallback = {"GET": self.static.handle}
 
     def route(self, path):
@@ -66,6 +68,15 @@ class Application:
             raise HTTPError(405, f"{request.method} is not allowed here; allowed: {allowed}",
                             close=False, headers=[("Allow", allowed)])
         return handler(request, rest)
+
+    def body_spool(self, request):
+        """Where the body of `request` waits for its handler (the connection asks
+        when the head arrives): an upload to /files/ goes straight to a hidden file
+        beside its final name; any other body to a plain `BodySpool`."""
+        handlers, rest = self.route(request.path)
+        if handlers is self.uploads and request.method in ("POST", "PUT"):
+            return self.files.spool_for(rest)
+        return BodySpool()
 
     @staticmethod
     def allowed_methods(handlers):

@@ -28,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 
+from .bench_pressure import pipelining_memory, upload_delay
+
 from .lab.load import run_load
 
 SMALL_FILE = "1k.txt"
@@ -340,10 +342,21 @@ def measure_all(arguments):
                 print(f"  {name:22} large file: {mib_s:9,.0f} MiB/s  {cpu_text}", flush=True)
         finally:
             server.stop()
+    if arguments.pressure:
+        results["pressure"] = {}
+        for model in ("thread", "pool", "select"):
+            memory, delay = pipelining_memory(site, model), upload_delay(site, model)
+            results["pressure"][model] = {"pipelining_kib": memory, "upload": delay}
+            print(f"  {model:22} one pipelining client that never reads: {memory} KiB; during a 64 MiB "
+                  f"upload another client waited {delay['median_ms']:.2f} ms (median), "
+                  f"{delay['max_ms']:.1f} ms at most", flush=True)
     idle = measure_idle(site, arguments.idle) if arguments.idle else None
     if idle:
         results["idle"] = idle
-        print(f"  idle connections: {results['idle']}", flush=True)
+        memory = idle["kib_per_idle_connection"]
+        print(f"  idle connections: {idle['connections']:,} held; a newcomer answered in "
+              f"{idle['newcomer_ms_median']:.2f} ms (median)"
+              + (f"; {memory:.2f} KiB of memory each" if memory is not None else ""), flush=True)
     write_reports(results, out, concurrencies)
     return results
 
@@ -381,6 +394,17 @@ def write_reports(results, out, concurrencies):
                   f"a new client answered in {idle['newcomer_ms_median']:.2f} ms (median of 20, "
                   f"max {idle['newcomer_ms_max']:.2f} ms); "
                   + (f"{memory:.2f} KiB of server memory per idle connection." if memory is not None else "")]
+    if results.get("pressure"):
+        lines += ["", "| hostile client (one connection) | " + " | ".join(results["pressure"]) + " |",
+                  "|---" * (len(results["pressure"]) + 1) + "|"]
+        rows = {"server memory held by a client that pipelines 2,520 GETs of 256 KiB and never reads (KiB)":
+                lambda entry: "n/a" if entry["pipelining_kib"] is None else f"{entry['pipelining_kib']:,}",
+                "another client's latency during a 64 MiB upload: median / max (ms)":
+                lambda entry: f"{entry['upload']['median_ms']:.2f} / {entry['upload']['max_ms']:.1f}",
+                "the same client's median latency with no upload (ms)":
+                lambda entry: f"{entry['upload']['quiet_ms']:.2f}"}
+        for label, cell in rows.items():
+            lines.append(f"| {label} | " + " | ".join(cell(entry) for entry in results["pressure"].values()) + " |")
     (out / "results.md").write_text("\n".join(lines) + "\n")
     print("\n" + "\n".join(lines), flush=True)
     plot(results, out / "bench.png", concurrencies)
@@ -392,27 +416,10 @@ def plot(results, path, concurrencies):
     except ImportError:
         print("matplotlib is not installed: no plot", file=sys.stderr)
         return
-    figure = Figure(figsize=(12, 4.5))
-    rate_axis, tail_axis = figure.subplots(1, 2)
-    for name, entry in results["servers"].items():
-        points = [(c, entry["small"][c]) for c in concurrencies if c in entry["small"]]
-        if not points:
-            continue
-        xs = [c for c, _ in points]
-        rate_axis.plot(xs, [p["rps"] for _, p in points], marker="o", label=name)
-        tail_axis.plot(xs, [p["p99_ms"] for _, p in points], marker="o", label=name)
-    for axis, label in ((rate_axis, "requests per second"), (tail_axis, "p99 latency (ms)")):
-        axis.set_xscale("log")
-        axis.set_xticks(concurrencies, [str(c) for c in concurrencies])
-        axis.set_xlabel("concurrent keep-alive connections")
-        axis.set_ylabel(label)
-        axis.grid(True, alpha=0.3)
-    tail_axis.set_yscale("log")
-    rate_axis.set_title("Throughput, 1 KiB file (higher is better)")
-    tail_axis.set_title("Tail latency, 1 KiB file (lower is better)")
-    rate_axis.legend(fontsize=8)
-    figure.suptitle(f"httpserver models vs python -m http.server ({results['tool']}, {results['machine']})", fontsize=9)
-    figure.tight_layout()
+    from .lab.benchplots import plot_comparison
+
+    figure = plot_comparison(results, concurrencies, figure=Figure(),
+                             title=f"httpserver models vs python -m http.server ({results['machine']})")
     figure.savefig(path, dpi=110)
 
 
@@ -426,6 +433,8 @@ def main(argv=None):
                         help="keep fetching the large file for at least this long (default 1)")
     parser.add_argument("--idle", type=int, default=10_000, help="idle connections for select (0: skip)")
     parser.add_argument("--only", nargs="*", help="servers to run (default: all available)")
+    parser.add_argument("--no-pressure", dest="pressure", action="store_false",
+                        help="skip the hostile-client rows (pipelining memory, upload delay)")
     parser.add_argument("--out", default="build/bench", help="where results go (default build/bench)")
     parser.add_argument("--tool", choices=["auto", "wrk", "own"], default="auto",
                         help="load generator: wrk if installed (auto), or the package's own")

@@ -2,45 +2,29 @@
 
 Contract: `serve_connection` drives one sans-I/O `Connection` over a blocking
 socket until it closes: recv with a timeout chosen by what the connection waits
-for (idle, head or body), feed, send what comes back. `IterativeServer` calls it
-inline, so a second client waits for the first to leave: the point of chapter 5.
-`ThreadServer` gives each connection its own thread, at most
-`limits.max_connections` at once; beyond that a client gets 503 at once rather
-than waiting unseen in the listen queue.
+for (idle, head or body), feed, send what comes back, and ask for more answers
+(`process`) until the requests already received are all answered. It never
+lets an exception out: a bug is logged with the client's address and closes
+that connection only. `IterativeServer` calls it inline, so a second client
+waits for the first to leave: the point of chapter 5. `ThreadServer` gives each
+connection its own thread, at most `limits.max_connections` at once; beyond that
+a client gets 503 at once rather than waiting unseen in the listen queue.
 """
 
 import socket
 import ssl
+import sys
 import threading
 import time
 
-from .response import encode_head, text_response
+from .outbox import send_all
+from .response import error_bytes
 from .server import BaseServer
 
 RECEIVE_SIZE = 64 * 1024
 
 
-def error_bytes(status, reason, headers=()):
-    """A complete error response that closes the connection, as bytes."""
-    response = text_response(status, f"{status} {reason}", headers)
-    return encode_head(response, close=True) + response.body
-
-
-def send_outgoing(sock, outgoing, timeout):
-    """Send bytes and FileBody items in order; bytes next to each other go in one write."""
-    sock.settimeout(timeout)
-    pending = []
-    for item in outgoing:
-        if isinstance(item, bytes):
-            pending.append(item)
-            continue
-        if pending:
-            sock.sendall(b"".join(pending))
-            pending = []
-        with item.file:  # a FileBody: sendfile() is zero-copy on plain TCP
-            sock.sendfile(item.file, item.offset, item.length)
-    if pending:
-        sock.sendall(b"".join(pending) if len(pending) > 1 else pending[0])
+send_outgoing = send_all  # the name the chapters use
 
 
 def close_gracefully(sock, linger=1.0):
@@ -84,8 +68,9 @@ def tls_handshake_step(sock, context):
             return sock, FAILED
         if first != b"\x16":
             return sock, PLAIN_HTTP if first else FAILED
-        sock = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
     try:
+        if not isinstance(sock, ssl.SSLSocket):  # wrapping may fail too: a reset, say
+            sock = context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
         sock.do_handshake()
     except ssl.SSLWantReadError:
         return sock, WANT_READ
@@ -123,15 +108,22 @@ def refuse_plain_http(sock, timeout):
 
 def serve_connection(server, sock, client, register=None):
     """Serve one connection until it closes; `register(sock)` tracks the live socket."""
-    if server.ssl_context is not None:
-        sock = tls_accept(sock, server.ssl_context, server.limits.handshake_timeout)
-        if sock is None:
-            return
-        if register:
-            register(sock)
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    connection = server.new_connection(client, secure=server.ssl_context is not None)
+    try:
+        if server.ssl_context is not None:
+            sock = tls_accept(sock, server.ssl_context, server.limits.handshake_timeout)
+            if sock is None:
+                return
+            if register:
+                register(sock)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        connection = server.new_connection(client, secure=server.ssl_context is not None)
+    except Exception:  # OSError: the client left; anything else: a bug of ours
+        if not isinstance(sys.exc_info()[1], OSError):
+            server.log_fault(client, "starting the connection")
+        sock.close()
+        return
     peer_closed = False
+    answering = False  # True while a response may be half on the wire
     try:
         while not connection.closing:
             now = time.monotonic()
@@ -146,11 +138,23 @@ def serve_connection(server, sock, client, register=None):
             else:
                 peer_closed = not data
                 outgoing = connection.receive(data)
-            if outgoing:
+            while outgoing:  # one output budget at a time, until all are answered
+                answering = True
                 send_outgoing(sock, outgoing, server.limits.body_timeout)
+                answering = False
+                outgoing = connection.process() if connection.has_more and not connection.closing else None
     except OSError:  # reset by the peer, or a send timed out: nothing to answer
         peer_closed = True
+    except Exception:  # a bug of ours: this connection ends, the server goes on
+        server.log_fault(client, "serving")
+        if not answering:
+            try:
+                sock.settimeout(1.0)
+                sock.sendall(error_bytes(500, "internal server error"))
+            except OSError:
+                pass
     finally:
+        connection.close()
         if peer_closed:
             sock.close()
         else:
@@ -207,12 +211,7 @@ class ThreadServer(BaseServer):
                                           name=f"http-{client[0]}:{client[1]}", daemon=True)
                 self.live[thread] = sock
         if full:
-            try:
-                sock.send(error_bytes(503, "server busy: too many connections", [("Retry-After", "1")]))
-            except OSError:
-                pass
-            sock.close()
-            return
+            return self.refuse_busy(sock)
         thread.start()
 
     def _run(self, sock, client):

@@ -19,7 +19,8 @@ class Limits:
     idle_timeout: float = 15.0  # keep-alive connection with no request started
     head_timeout: float = 10.0  # from the first byte of a head to its end
     body_timeout: float = 30.0  # longest silence while a body is arriving
-    min_body_rate: float = 500.0  # bytes/s a body must average, after body_timeout of grace
+    min_body_rate: float = 500.0  # bytes/s a body must keep up, in each window of body_timeout after the first
     handshake_timeout: float = 10.0  # a TLS handshake must finish within this
-    max_connections: int = 1000  # thread model: live connection threads at most
+    output_budget: int = 1024 * 1024  # answers waiting to be sent before we stop answering pipelined requests (0: never stop)
+    max_connections: int = 1000  # connections served at once (not the iterative model); more → 503
     pool_threads: int = 16  # pool model: worker threads

@@ -3,45 +3,72 @@
 Contract: the server model calls `receive(data)` with whatever the socket gave it
 (b"" when the peer closed) and sends what comes back, in order: `bytes`, or a
 `FileBody` to stream. When `closing` is true, it sends those and closes. When a
-timer runs out it calls `timed_out()` instead. The handler (`app.handle`) knows
-nothing about sockets either; this class is where the two meet, and the one
-boundary where errors turn into responses.
+timer runs out it calls `timed_out()` instead; when the connection ends, for
+whatever reason, it calls `close()`. The handler (`app.handle`) knows nothing
+about sockets either; this class is where the two meet, and the one boundary
+where errors, ours included, turn into responses.
+
+Three rules keep what one client can cost us bounded:
+
+- Back-pressure. `receive` stops answering once `limits.output_budget` bytes of
+  responses (or one open file) are waiting to be sent. The model sends them,
+  then calls `process()` for the requests still buffered, and reads from the
+  socket only when that returns nothing: a client that pipelines thousands of
+  requests and never reads holds one budget of our memory, not thousands.
+- Bodies go to a `BodySpool` (body.py): memory up to 1 MiB, a file beyond.
+- Disk work can be left to the model. With `offload=True`, instead of writing a
+  body to disk or running a handler for a request with a body, the connection
+  stops and leaves that step in `work`: the model runs it on another thread and
+  then calls `process()`. The event loop uses this so it never waits on a disk.
 
 The loop below has one branch per parser event, in the manner of uvicorn's h11
 protocol: need data, a request head, body data, end of message, peer closed.
 """
 
+import errno
 import time
 import traceback
 
+from .body import BodySpool
 from .config import Limits
 from .errors import HTTPError
 from .parser import (
-    CONNECTION_CLOSED, END_OF_MESSAGE, NEED_DATA, Data, Request, RequestParser,
+    CONNECTION_CLOSED, END_OF_MESSAGE, NEED_DATA, PAUSED, Data, Request, RequestParser,
 )
 from .response import CONTINUE, FileBody, encode_head, error_response, text_response
+
+JOIN_LIMIT = 16 * 1024  # bodies up to this size leave in one piece with their head
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")  # handlers that only read (RFC 9110 §9.2.1)
 
 
 class Connection:
     """The HTTP state of one connection: parser, current request, keep-alive."""
 
     def __init__(self, app, *, limits=Limits(), client=None, secure=False,
-                 access_log=None, error_log=None):
+                 access_log=None, error_log=None, offload=False):
         self.app = app
         self.limits = limits
         self.client = client  # (address, port) of the peer
         self.secure = secure
         self.access_log = access_log  # callable(client, request, response, size) or None
         self.error_log = error_log  # callable(text) or None
+        self.offload = offload  # True: leave disk work in `work` for the model
         self.parser = RequestParser(limits)
+        self.output_budget = limits.output_budget or float("inf")  # 0: no back-pressure (to show why)
         self.closing = False
         self.requests_served = 0
+        self.work = None  # a step the model must run (it may block), then call process()
+        self.clock = time.monotonic  # replaceable, so a chapter can replay time
         # Per-request state, reset when each request head arrives.
         self.request = None
-        self.body_parts = []
+        self.spool = None  # where the current request's body goes
+        self.response = None  # an answer computed by a step, not yet encoded
         self.head_started = None  # time.monotonic() of the first byte of a head
         self.body_started = None  # time.monotonic() when the head ended, if a body follows
-        self.body_received = 0
+        self.rate_window = 0  # which window of body_timeout seconds the body is in
+        self.window_bytes = 0  # body bytes received in that window
+        self.too_slow_at = None  # when the body fell below min_body_rate, if it did
+        self.close_after = False  # close once the ready response has gone
 
     @property
     def waiting_for(self):
@@ -51,43 +78,64 @@ class Connection:
     def receive(self, data):
         """Feed bytes from the peer (b"" at end of stream); returns what to send."""
         if self.head_started is None and data:
-            self.head_started = time.monotonic()
+            self.head_started = self.clock()
         self.parser.receive_data(data)
+        return self.process()
+
+    @property
+    def has_more(self):
+        """True when `process()` may give more answers without new bytes: requests
+        (or a computed answer) are waiting. Models ask before calling it."""
+        return self.response is not None or bool(self.parser.buffer)
+
+    def process(self):
+        """Answer the requests buffered so far, until the output budget is spent,
+        more bytes are needed, or a step is left in `work`; returns what to send."""
+        if self.work is not None:
+            raise RuntimeError("process() called before the pending work was run")
         outgoing = []
-        while not self.closing:
+        budget = self.output_budget
+        while not self.closing and self.work is None and budget > 0:
+            if self.response is not None:  # a request's answer is ready: send it
+                budget -= self._answer(outgoing)
+                continue
             try:
                 event = self.parser.next_event()
             except HTTPError as error:
                 # The peer broke the protocol: answer once, then close (RFC 9112 §9.3).
-                self.closing = True
-                outgoing.extend(self._send(self.request, error_response(error), close=True))
+                self._fail(error_response(error), outgoing)
                 break
-            if event is NEED_DATA:
+            except Exception:  # a bug in the parser: the client still gets an answer
+                self._log_bug("parsing a request")
+                self._fail(text_response(500, "internal server error"), outgoing)
+                break
+            if event is NEED_DATA or event is PAUSED:
                 break
             elif event is CONNECTION_CLOSED:
                 self.closing = True
             elif isinstance(event, Request):
                 self.request = event
-                self.body_parts = []
                 event.client = self.client
                 event.secure = self.secure
-                if event.content_length or event.chunked:
-                    self.body_started, self.body_received = time.monotonic(), 0
-                if event.expect_continue and not self.parser.buffer:
-                    outgoing.append(CONTINUE)  # RFC 9110 §10.1.1: "go on, send it"
+                if event.content_length or event.chunked or event.expect_continue:
+                    self._start_body(event, outgoing)
             elif isinstance(event, Data):
-                self.body_parts.append(event.data)
-                self.body_received += len(event.data)
+                self._body_data(event.data)
             elif event is END_OF_MESSAGE:
-                request = self.request
-                request.body = b"".join(self.body_parts)
-                self.body_parts = []
-                outgoing.extend(self._respond(request))
-                self.request = None
-                self.head_started = time.monotonic() if self.parser.buffer else None
-                if not self.closing:
-                    self.parser.start_next_request()
+                if self.offload and self.request.method not in SAFE_METHODS:
+                    self.work = self._as_work(self._handle)  # it may store a body: not on the loop
+                else:
+                    self._handle()
         return outgoing
+
+    def close(self):
+        """The connection is over: free the body spool and any file not yet sent."""
+        if self.spool is not None:
+            self.spool.discard()
+            self.spool = None
+        if self.response is not None and isinstance(self.response.body, FileBody):
+            self.response.body.close()
+        self.response = None
 
     def timed_out(self):
         """The server's timer ran out: 408 if a request was under way, then close."""
@@ -98,41 +146,136 @@ class Connection:
         return self._send(self.request, error_response(error), close=True)
 
     def deadline(self, now):
-        """When the current wait ends, as a time.monotonic() value."""
+        """When the current wait ends, as a time.monotonic() value (`now`: the
+        time of the last bytes received)."""
         waiting_for = self.waiting_for
+        limits = self.limits
         if waiting_for == "head" and self.head_started is not None:
-            return self.head_started + self.limits.head_timeout
+            return self.head_started + limits.head_timeout
         if waiting_for == "body":  # a body is under way, so body_started is set
             # Two rules. Silence may last body_timeout (like nginx's
-            # client_body_timeout); and after that much grace the body must average
-            # min_body_rate bytes/s (like MinRate in Apache's mod_reqtimeout), so a
-            # trickle that is never quite silent cannot hold us for ever.
-            limits = self.limits
-            by_rate = self.body_started + limits.body_timeout + self.body_received / limits.min_body_rate
-            return min(now + limits.body_timeout, by_rate)
-        return now + self.limits.idle_timeout
+            # client_body_timeout). And every window of body_timeout seconds after
+            # the first must bring min_body_rate × body_timeout bytes (a minimum
+            # rate like Apache's mod_reqtimeout, but over a recent window, so bytes
+            # sent fast long ago cannot pay for a trickle now).
+            if self.too_slow_at is not None:
+                return self.too_slow_at
+            window = limits.body_timeout
+            window_end = self.body_started + (self.rate_window + 1) * window
+            by_rate = window_end if self._window_short() else window_end + window
+            return min(now + window, by_rate)
+        return now + limits.idle_timeout
 
-    # -- responding ---------------------------------------------------------
+    # -- a request, step by step ---------------------------------------------
 
-    def _respond(self, request):
+    def _start_body(self, request, outgoing):
+        """A body follows the head: where it goes, its clock, and 100 Continue."""
+        if request.content_length or request.chunked:
+            self.body_started = self.clock()
+            self.rate_window, self.window_bytes, self.too_slow_at = 0, 0, None
+            make_spool = getattr(self.app, "body_spool", None)
+            try:
+                self.spool = make_spool(request) if make_spool else BodySpool()
+            except HTTPError as error:  # e.g. an upload to a folder that does not exist
+                self._fail(error_response(error), outgoing)
+                return
+            request.spool = self.spool
+        if request.expect_continue and not self.parser.buffer:
+            outgoing.append(CONTINUE)  # RFC 9110 §10.1.1: "go on, send it"
+
+    def _body_data(self, data):
+        self.spool.write(data)
+        window = int((self.clock() - self.body_started) / self.limits.body_timeout)
+        if window == self.rate_window:
+            self.window_bytes += len(data)
+        else:
+            if self._window_short():  # the window that just ended brought too little
+                self._too_slow(self.rate_window)
+            elif window > self.rate_window + 1:  # a whole window went by without a byte
+                self._too_slow(self.rate_window + 1)
+            self.rate_window, self.window_bytes = window, len(data)
+        if self.spool.needs_spill:
+            if self.offload:
+                self.work = self._as_work(self._spill)
+            else:
+                self._spill()
+
+    def _window_short(self):
+        """True when the current window (after the first) is below the minimum rate."""
+        needed = self.limits.min_body_rate * self.limits.body_timeout
+        return self.rate_window >= 1 and self.window_bytes < needed
+
+    def _too_slow(self, window):
+        if self.too_slow_at is None:  # the first failure counts; the deadline has passed
+            self.too_slow_at = self.body_started + (window + 1) * self.limits.body_timeout
+
+    def _as_work(self, step):
+        """`step` as the model's `work`: it clears `work` itself once it has run."""
+        def work():
+            self.work = None
+            step()
+        return work
+
+    def _spill(self):
+        try:
+            self.spool.spill()
+        except OSError as error:  # a full disk, say: refuse the upload, keep serving others
+            self.response = error_response(storage_error(error))
+            self.close_after = True  # the rest of the body will not be read: framing is lost
+
+    def _handle(self):
+        """Run the handler for the complete request in `self.request`."""
+        request = self.request
         try:
             response = self.app.handle(request)
         except HTTPError as error:
             response = error_response(error)
-            if error.close:
-                self.closing = True
+            self.close_after = error.close
         except Exception:
-            if self.error_log:
-                self.error_log(f"error while handling {request!r}:\n{traceback.format_exc()}")
+            self._log_bug(f"handling {request!r}")
             response = text_response(500, "internal server error")
+            self.close_after = True
+        self.response = response
+
+    def _answer(self, outgoing):
+        """Encode the ready response, move on to the next request; bytes queued."""
+        request, response = self.request, self.response
+        self.response = None
+        if self.close_after or not request.keep_alive:
             self.closing = True
-        if not request.keep_alive:
-            self.closing = True
+        self.close_after = False
         self.requests_served += 1
-        return self._send(request, response, close=self.closing)
+        items = self._send(request, response, close=self.closing)
+        outgoing.extend(items)
+        if self.spool is not None:
+            self.spool.discard()  # whatever the handler did not take
+            self.spool = None
+        self.request = None
+        self.head_started = self.clock() if self.parser.buffer else None
+        if not self.closing:
+            self.parser.start_next_request()
+        last = items[-1]
+        if isinstance(last, FileBody):
+            return self.limits.output_budget  # one open file at a time is budget enough (0: off)
+        return len(last) if len(items) == 1 else len(items[0]) + len(last)
+
+    def _fail(self, response, outgoing):
+        self.closing = True
+        outgoing.extend(self._send(self.request, response, close=True))
+        if self.spool is not None:
+            self.spool.discard()
+            self.spool = None
+
+    def _log_bug(self, what):
+        if self.error_log:
+            self.error_log(f"error while {what} for {self.client}:\n{traceback.format_exc()}")
 
     def _send(self, request, response, close):
-        """The wire form of `response`: one bytes object, or head then a FileBody."""
+        """The wire form of `response`: one bytes object, or head then body.
+
+        A large body (a cached file, say) leaves as its own item, so the bytes
+        the cache holds are shared by every response, never copied into each.
+        """
         keep_alive_header = request is not None and request.version == "HTTP/1.0" and not close
         head = encode_head(response, close=close, keep_alive_header=keep_alive_header)
         body = response.body
@@ -142,6 +285,13 @@ class Connection:
             if isinstance(body, FileBody):
                 body.close()
             return [head]
-        if isinstance(body, FileBody):
+        if isinstance(body, FileBody) or len(body) > JOIN_LIMIT:
             return [head, body]
         return [head + body]
+
+
+def storage_error(error):
+    """The `HTTPError` for an OSError met while storing a body."""
+    if error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", -1)):
+        return HTTPError(507, "no space left to store the body")
+    return HTTPError(500, "the body could not be stored")

@@ -6,45 +6,49 @@ without waiting: accept, a TLS handshake step, one recv, as much send as the
 kernel takes. Each connection's progress lives in a `Client` object, not on a
 thread's stack, so an idle connection costs a few hundred bytes, not a thread.
 
-- Back-pressure: while a client has unsent output we stop reading from it, so
-  a client that pipelines requests but never reads cannot grow our memory.
+- Back-pressure: while a client has unsent output we stop reading from it and
+  stop answering its pipelined requests, so a client that pipelines requests
+  but never reads cannot grow our memory.
+- The loop never waits on a disk: storing an upload (writes, fsync, rename) and
+  any handler for a request with a body run on a few helper threads, as in
+  nginx's thread pools; the connection sleeps meanwhile and resumes when the
+  helper is done (see `Connection.work`).
 - Deadlines (idle, head, body, handshake) are checked by the loop itself, in a
   sweep at most once a second.
 - TLS handshakes and reads are stepped with `SSLWantReadError` and
   `SSLWantWriteError`, so a stalled handshake blocks no one.
+- At most `limits.max_connections` at once; beyond that a client gets 503.
 """
 
-import collections
-import os
+import queue
 import selectors
 import socket
 import ssl
+import threading
 import time
 
-from .blocking import (
-    FAILED, PLAIN_HTTP, PLAIN_HTTP_ON_TLS_PORT, WANT_READ, WANT_WRITE, error_bytes, tls_handshake_step,
-)
-from .response import FileBody
+from .blocking import FAILED, PLAIN_HTTP, PLAIN_HTTP_ON_TLS_PORT, WANT_READ, WANT_WRITE, tls_handshake_step
+from .outbox import Outbox
+from .response import error_bytes
 from .server import BaseServer
 
 READ, WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
 RECEIVE_SIZE = 64 * 1024
-FILE_CHUNK = 256 * 1024
 SWEEP_INTERVAL = 1.0
 LINGER = 1.0
-HAS_SENDFILE = hasattr(os, "sendfile")
+DISK_THREADS = 4  # helpers that run the disk work of uploads, off the loop
 
 
 class Client:
     """One connection's state in the loop: socket, protocol, output not yet sent."""
 
-    __slots__ = ("sock", "connection", "output", "deadline", "last_activity", "handshaking",
-                 "tls", "draining", "events")
+    __slots__ = ("sock", "connection", "outbox", "deadline", "last_activity", "handshaking",
+                 "tls", "draining", "events", "busy")
 
     def __init__(self, sock, connection, deadline, handshaking):
         self.sock = sock
         self.connection = connection
-        self.output = collections.deque()  # bytes, memoryviews and FileBody objects, in order
+        self.outbox = Outbox()  # bytes and FileBody objects, in order
         # A fixed deadline while handshaking, writing or draining; otherwise None,
         # and the connection says (from the last activity) which timeout applies.
         self.deadline = deadline
@@ -52,7 +56,8 @@ class Client:
         self.handshaking = handshaking  # True until the TLS handshake completes
         self.tls = handshaking
         self.draining = False  # response sent, write side shut: read until EOF
-        self.events = READ
+        self.events = READ  # what the selector watches for; 0 while not registered
+        self.busy = False  # a helper thread is doing this connection's disk work
 
 
 class SelectServer(BaseServer):
@@ -64,24 +69,34 @@ class SelectServer(BaseServer):
         super().__init__(*args, **kwargs)
         self.selector = selectors.DefaultSelector()
         self.clients = set()
+        self._wake_writer.setblocking(False)
+        self.tasks = queue.SimpleQueue()  # loop → disk helpers: (client, work)
+        self.done = queue.SimpleQueue()  # disk helpers → loop: clients to resume
+        self.helpers = []
 
     def serve_forever(self):
         selector = self.selector
-        selector.register(self.listener, READ, None)
         selector.register(self._wake_reader, READ, "wake")
         next_sweep = time.monotonic() + SWEEP_INTERVAL
         try:
             while not self._stopping.is_set():
-                for key, mask in selector.select(SWEEP_INTERVAL):
+                timeout = SWEEP_INTERVAL
+                if self.accept_paused_until or not self._listener_watched:
+                    timeout = self.watch_listener(selector, SWEEP_INTERVAL)
+                for key, mask in selector.select(timeout):
                     client = key.data
                     if client is None:
                         self.accept_waiting()
                     elif client == "wake":
-                        break
-                    elif mask & READ:
-                        self.on_readable(client)
-                    elif mask & WRITE:
-                        self.flush(client)
+                        self.resume_finished()
+                    elif client.events:  # (0: unregistered earlier in this round)
+                        try:
+                            if mask & READ:
+                                self.on_readable(client)
+                            elif mask & WRITE:
+                                self.flush(client)
+                        except Exception:  # a bug of ours: it costs this client only
+                            self.fault(client)
                 now = time.monotonic()
                 if now >= next_sweep:
                     self.sweep(now)
@@ -89,17 +104,38 @@ class SelectServer(BaseServer):
         finally:
             self.stop_connections()
             selector.close()
+            self.lingerer.stop()
             self._stopped.set()
+
+    def guarded(self, step, client, *args):
+        """Run one step for one client; a bug in it closes that client only."""
+        try:
+            step(client, *args)
+        except Exception:
+            self.fault(client)
+
+    def fault(self, client):
+        """A bug while serving `client`: log it, answer 500 if we can, close it."""
+        self.log_fault(client.connection.client, "serving")
+        if not client.outbox and not client.handshaking and not client.draining:
+            try:  # nothing of a response is on the wire yet: say what happened
+                client.sock.send(error_bytes(500, "internal server error"))
+            except OSError:
+                pass
+        self.close_client(client)
 
     # -- accepting ------------------------------------------------------------
 
     def handle_accepted(self, sock, address):
+        if len(self.clients) >= self.limits.max_connections:
+            return self.refuse_busy(sock)
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         secure = self.ssl_context is not None
         now = time.monotonic()
         deadline = now + self.limits.handshake_timeout if secure else None
-        client = Client(sock, self.new_connection(address, secure), deadline, handshaking=secure)
+        connection = self.new_connection(address, secure, offload=True)
+        client = Client(sock, connection, deadline, handshaking=secure)
         self.clients.add(client)
         self.selector.register(sock, READ, client)
 
@@ -162,71 +198,89 @@ class SelectServer(BaseServer):
             pass
         self.close_client(client)
 
-    # -- writing --------------------------------------------------------------
+    # -- writing and answering ------------------------------------------------
 
     def queue(self, client, outgoing):
-        client.output.extend(outgoing)
+        client.outbox.extend(outgoing)
         self.flush(client)
 
     def flush(self, client):
-        """Send as much as the socket takes now; wait for WRITE if it takes less."""
+        """Send what the socket takes; then answer what is buffered, or hand disk
+        work to a helper; wait for WRITE, READ or the helper, whichever comes."""
         if client.handshaking:
             return self.handshake_step(client)
-        sock, output = client.sock, client.output
-        try:
-            while output:
-                item = output[0]
-                if isinstance(item, FileBody):
-                    if not self.send_file_part(sock, item):
-                        return self.want(client, WRITE)
-                    item.close()
-                    output.popleft()
-                    continue
-                sent = sock.send(item)
-                if sent < len(item):
-                    output[0] = memoryview(item)[sent:]  # the rest, without copying it
+        connection = client.connection
+        while True:
+            try:
+                if not client.outbox.send(client.sock):
                     return self.want(client, WRITE)
-                output.popleft()
-        except (BlockingIOError, ssl.SSLWantWriteError, ssl.SSLWantReadError):
-            return self.want(client, WRITE)
-        except OSError:
-            return self.close_client(client)
-        # Everything has left.
-        if client.connection.closing:
-            return self.finish(client)
+            except OSError:
+                return self.close_client(client)
+            if connection.closing:
+                return self.finish(client)
+            if connection.work is not None:
+                return self.hand_to_helper(client)
+            if not connection.has_more:
+                break
+            more = connection.process()
+            if not more:
+                if connection.work is not None:
+                    return self.hand_to_helper(client)
+                break
+            client.outbox.extend(more)
         client.deadline = None
         self.want(client, READ)
 
-    @staticmethod
-    def send_file_part(sock, body):
-        """Send some of a FileBody; True once all of it has gone."""
-        if HAS_SENDFILE and not isinstance(sock, ssl.SSLSocket):  # kernel copies file → socket
-            while body.length:
-                sent = os.sendfile(sock.fileno(), body.file.fileno(), body.offset, body.length)
-                if sent == 0:
-                    break  # the file shrank under us; stop here
-                body.offset += sent
-                body.length -= sent
-            return True
-        # TLS encrypts in user space, and Windows has no os.sendfile: read and send.
-        while body.length:
-            body.file.seek(body.offset)
-            chunk = body.file.read(min(FILE_CHUNK, body.length))
-            if not chunk:
-                break
-            sent = sock.send(chunk)
-            body.offset += sent
-            body.length -= sent
-        return True
+    # -- disk work, off the loop ------------------------------------------------
+
+    def hand_to_helper(self, client):
+        """Let a helper thread run the connection's disk work; stop watching it meanwhile."""
+        self.unwatch(client)
+        client.busy = True
+        if len(self.helpers) < DISK_THREADS:
+            helper = threading.Thread(target=self.help, name=f"select-disk-{len(self.helpers)}", daemon=True)
+            self.helpers.append(helper)
+            helper.start()
+        self.tasks.put(client)
+
+    def help(self):
+        """A helper thread: run disk work, hand the client back to the loop."""
+        while True:
+            client = self.tasks.get()
+            if client is None:
+                return
+            try:
+                client.connection.work()
+            except Exception:
+                self.log_fault(client.connection.client, "storing a request body")
+                client.connection.closing = True
+            self.done.put(client)
+            self.wake()
+
+    def resume_finished(self):
+        """The loop's side of the wake-up socket: resume clients whose work is done."""
+        for client in self.handed_back(self.done):
+            client.busy = False
+            if client in self.clients:
+                client.last_activity = time.monotonic()
+                self.guarded(self.flush, client)
 
     # -- state changes ------------------------------------------------------------
 
     def want(self, client, events):
-        if client.events != events:
+        if client.events == 0:
+            client.events = events
+            self.selector.register(client.sock, events, client)
+        elif client.events != events:
             client.events = events
             self.selector.modify(client.sock, events, client)
         if events == WRITE:
             client.deadline = time.monotonic() + self.limits.body_timeout
+
+    def unwatch(self, client):
+        if client.events:
+            client.events = 0
+            self.selector.unregister(client.sock)
 
     def finish(self, client):
         """The last response has gone: half-close and drain, so it is not lost to RST."""
@@ -244,27 +298,29 @@ class SelectServer(BaseServer):
         if client in self.clients:
             self.clients.discard(client)
             try:
-                self.selector.unregister(client.sock)
+                self.unwatch(client)
             except (KeyError, ValueError):
                 pass
-            for item in client.output:
-                if isinstance(item, FileBody):
-                    item.close()
-            client.output.clear()
+            client.connection.close()
+            client.outbox.close()
             client.sock.close()
 
     def sweep(self, now):
         """Close or answer (408) every connection whose deadline has passed."""
         expired = [client for client in self.clients
-                   if (client.deadline if client.deadline is not None
-                       else client.connection.deadline(client.last_activity)) <= now]
+                   if not client.busy and (client.deadline if client.deadline is not None
+                                           else client.connection.deadline(client.last_activity)) <= now]
         for client in expired:
-            if client.handshaking or client.draining or client.output:
+            if client.handshaking or client.draining or client.outbox:
                 self.close_client(client)
             else:
                 client.connection.closing = True
-                self.queue(client, client.connection.timed_out())
+                self.guarded(self.queue, client, client.connection.timed_out())
 
     def stop_connections(self):
+        for _ in self.helpers:
+            self.tasks.put(None)
+        for helper in self.helpers:
+            helper.join(timeout=5)
         for client in list(self.clients):
             self.close_client(client)

@@ -33,12 +33,12 @@ class Data:
 
 
 class Request:
-    """A parsed request head; `body` is filled in by the connection."""
+    """A parsed request head; the connection attaches its body (`spool`)."""
 
     __slots__ = (
         "method", "target", "path", "query", "version", "headers",
         "keep_alive", "expect_continue", "content_length", "chunked",
-        "body", "client", "secure",
+        "spool", "client", "secure",
     )
 
     def __init__(self, method, target, path, query, version, headers):
@@ -52,9 +52,15 @@ class Request:
         self.expect_continue = False
         self.content_length = 0  # None when the body is chunked
         self.chunked = False
-        self.body = b""
+        self.spool = None  # the body's BodySpool (body.py), set by the connection
         self.client = None  # (address, port), set by the server
         self.secure = False  # True when it came over TLS
+
+    @property
+    def body(self):
+        """The whole body as bytes (b"" when there is none). A large body is read
+        back from its spool file: a handler that stores it uses `spool` instead."""
+        return self.spool.read() if self.spool is not None else b""
 
     def __repr__(self):
         return f"<Request {self.method} {self.target} {self.version}>"

@@ -1,10 +1,12 @@
 """`/files/{name}`: read, create, replace and delete files in one folder.
 
-Contract: every write is all-or-nothing. The body goes to a temporary file
-beside the target, is flushed to disk, and only then given the final name. A
-client that disconnects mid-upload never reaches this code, so nothing appears
-under the final name; two uploads to the same name each write their own
-temporary file, and the last one to land wins whole.
+Contract: every write is all-or-nothing. The body streams, as it arrives, into a
+hidden temporary file beside the target (`spool_for` makes that `BodySpool`
+when the request head arrives), is flushed to disk, and only then given the
+final name. A client that disconnects mid-upload never reaches `write`: its
+temporary file is deleted and nothing appears under the final name. Two
+uploads to the same name each write their own temporary file, and the last one
+to land wins whole.
 
 Landing decides the status too, in one step that cannot race: `os.link` gives
 the file its name only if no file has it yet (201 Created); if one has,
@@ -13,13 +15,13 @@ after would let two uploads both see "no", and both answer 201.
 """
 
 import os
-import tempfile
 from stat import S_ISDIR
 
+from .body import BodySpool
 from .errors import HTTPError
 from .paths import real_folder, resolve, resolve_with_stat
 from .response import Response
-from .static import FileServer, directory_listing, stat_or_error
+from .static import FILE_ERRORS, FileServer, directory_listing, file_error, stat_or_error
 
 CONTENT_TYPE = "application/octet-stream"
 
@@ -40,26 +42,32 @@ class FileStore:
             return directory_listing("/files/" + name, path)
         return self.file_server.serve_file(request, path, CONTENT_TYPE, status)
 
+    def spool_for(self, name):
+        """Where an upload to `name` waits while it arrives: a hidden file in the
+        target's own folder, so that landing it is a rename (checked before any
+        body byte is stored: a bad name is refused at once)."""
+        return BodySpool(folder=self._upload_folder(name)[1], prefix=".upload-")
+
     def write(self, request, name):
         """POST and PUT: store the body; 201 for a new file, 204 for a replaced one."""
-        path = self._target(name)
-        folder = os.path.dirname(path)
-        if os.path.isdir(path):
-            raise HTTPError(409, "that name is a folder", close=False)
-        if not os.path.isdir(folder):
-            raise HTTPError(404, "the folder for that file does not exist", close=False)
-        descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=".upload-", suffix=".part")
+        path, folder = self._upload_folder(name)
+        spool = request.spool
+        if spool is None or spool.folder != folder:  # no body, or one spooled elsewhere
+            moved = BodySpool(folder=folder, prefix=".upload-")
+            moved.write(request.body)
+            spool = moved
         try:
-            with os.fdopen(descriptor, "wb") as file:
-                file.write(request.body)
-                file.flush()
-                os.fsync(file.fileno())
-            created = land(temporary, path)
-        finally:
+            temporary = spool.take_file(durable=True)
             try:
-                os.remove(temporary)  # gone already after a replace; a second name after a link
-            except OSError:
-                pass
+                created = land(temporary, path)
+            finally:
+                try:
+                    os.remove(temporary)  # gone already after a replace; a second name after a link
+                except OSError:
+                    pass
+        except FILE_ERRORS as error:
+            spool.discard()
+            raise file_error(error) from None
         sync_folder(folder)
         if created:
             return Response(201, b"", [("Location", "/files/" + name)])
@@ -70,13 +78,23 @@ class FileStore:
         path = self._target(name)
         try:
             os.remove(path)
-        except FileNotFoundError:
-            raise HTTPError(404, "not found", close=False)
         except (IsADirectoryError, PermissionError):
             if os.path.isdir(path):
                 raise HTTPError(409, "that name is a folder", close=False)
             raise HTTPError(403, "permission denied", close=False)
+        except FILE_ERRORS as error:
+            raise file_error(error) from None
         return Response(204)
+
+    def _upload_folder(self, name):
+        """(path, folder) for an upload to `name`, or the HTTPError that refuses it."""
+        path = self._target(name)
+        folder = os.path.dirname(path)
+        if os.path.isdir(path):
+            raise HTTPError(409, "that name is a folder", close=False)
+        if not os.path.isdir(folder):
+            raise HTTPError(404, "the folder for that file does not exist", close=False)
+        return path, folder
 
     def _target(self, name):
         path = resolve(self.directory, name)

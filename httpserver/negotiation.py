@@ -6,7 +6,12 @@
 """
 
 import functools
+import re
 from email.utils import parsedate_to_datetime
+
+# RFC 9110 §14.1.1: byte positions are 1*DIGIT, and DIGIT is 0-9 only. (Python's
+# str.isdigit() is also true for "²" and "٣", which int() then refuses.)
+BYTE_RANGE = re.compile(r"([0-9]{0,18})-([0-9]{0,18})")
 
 
 def _qvalue(params):
@@ -49,9 +54,10 @@ def parse_range(range_header, size):
     unit, _, spec = range_header.partition("=")
     if unit.strip().lower() != "bytes" or "," in spec:
         return None
-    first, dash, last = spec.strip().partition("-")
-    if not dash or not (first.isdigit() or first == "") or not (last.isdigit() or last == ""):
+    positions = BYTE_RANGE.fullmatch(spec.strip())
+    if positions is None:
         return None
+    first, last = positions.groups()
     if first == "":  # a suffix: the last N bytes
         if last == "":
             return None

@@ -274,54 +274,63 @@ class RequestParser:
         return Data(data)
 
     def _next_chunked(self):
+        """The next event of a chunked body: a loop, never recursion, because a
+        client chooses how many chunk and trailer lines are already buffered.
+        Consecutive small chunks come out as one `Data`, so a body sent in
+        2-byte chunks costs no Python object per chunk once parsed."""
         buffer = self.buffer
-        state = self.state
-        if state == CHUNK_DATA:
-            if not buffer:
-                return self._incomplete("chunked body")
-            take = min(self._remaining, len(buffer))
-            data = bytes(buffer[:take])
-            del buffer[:take]
-            self._remaining -= take
-            if self._remaining == 0:
+        pieces = []  # data of the chunks parsed in this call
+        while True:
+            state = self.state
+            if state == CHUNK_DATA:
+                if not buffer:
+                    break
+                take = min(self._remaining, len(buffer))
+                pieces.append(bytes(buffer[:take]))
+                del buffer[:take]
+                self._remaining -= take
+                if self._remaining:
+                    break  # the rest of this chunk has not arrived yet
                 self.state = CHUNK_END
-            return Data(data)
-        if state == CHUNK_END:
-            if len(buffer) < 2:
-                return self._incomplete("chunked body")
-            if buffer[:2] != b"\r\n":
-                raise HTTPError(400, "chunk data not followed by CRLF")
-            del buffer[:2]
-            self.state = CHUNK_SIZE
-            return self._next_chunked()
-
-        line_end = buffer.find(b"\r\n")
-        if line_end == -1:
-            if len(buffer) > MAX_CHUNK_LINE:
-                raise HTTPError(400, "chunk size line too long")
-            return self._incomplete("chunked body")
-        line = bytes(buffer[:line_end])
-        del buffer[: line_end + 2]
-        if state == TRAILER:
-            if not line:
-                self.state = DONE
-                return END_OF_MESSAGE
-            self._trailer_size += len(line) + 2
-            if self._trailer_size > self.limits.max_head:
-                raise HTTPError(431, "trailer section too large")
-            self._parse_field(line.decode("latin-1"))  # validated, then dropped: we use no trailers
-            return self._next_chunked()
-
-        size_line = CHUNK_SIZE_LINE.fullmatch(line)
-        if not size_line:
-            raise HTTPError(400, "invalid chunk size line")
-        size = int(size_line.group(1), 16)
-        if size == 0:
-            self.state = TRAILER
-            return self._next_chunked()
-        self._received_body += size
-        if self._received_body > self.limits.max_body:
-            raise HTTPError(413, f"request body larger than {self.limits.max_body} bytes")
-        self._remaining = size
-        self.state = CHUNK_DATA
-        return self._next_chunked()
+                continue
+            if state == CHUNK_END:
+                if len(buffer) < 2:
+                    break
+                if buffer[:2] != b"\r\n":
+                    raise HTTPError(400, "chunk data not followed by CRLF")
+                del buffer[:2]
+                self.state = CHUNK_SIZE
+                continue
+            if pieces and state == TRAILER:
+                break  # hand over the data first; the trailer comes next call
+            line_end = buffer.find(b"\r\n", 0, MAX_CHUNK_LINE + 2)
+            if line_end == -1:
+                if len(buffer) > MAX_CHUNK_LINE:
+                    raise HTTPError(400, "chunk size or trailer line too long")
+                break
+            line = bytes(buffer[:line_end])
+            del buffer[: line_end + 2]
+            if state == TRAILER:
+                if not line:
+                    self.state = DONE
+                    return END_OF_MESSAGE
+                self._trailer_size += len(line) + 2
+                if self._trailer_size > self.limits.max_head:
+                    raise HTTPError(431, "trailer section too large")
+                self._parse_field(line.decode("latin-1"))  # validated, then dropped: we use no trailers
+                continue
+            size_line = CHUNK_SIZE_LINE.fullmatch(line)
+            if not size_line:
+                raise HTTPError(400, "invalid chunk size line")
+            size = int(size_line.group(1), 16)
+            if size == 0:
+                self.state = TRAILER
+                continue
+            self._received_body += size
+            if self._received_body > self.limits.max_body:
+                raise HTTPError(413, f"request body larger than {self.limits.max_body} bytes")
+            self._remaining = size
+            self.state = CHUNK_DATA
+        if pieces:
+            return Data(pieces[0] if len(pieces) == 1 else b"".join(pieces))
+        return self._incomplete("chunked body")

@@ -3,17 +3,22 @@
 Contract: `resolve(base, url_path)` returns an absolute file system path inside
 `base`, or raises `HTTPError`. Each segment is percent-decoded on its own, so an
 encoded slash (`%2f`) cannot join two segments into `../`; dot segments, NUL,
-backslashes and drive letters are refused outright; and no symbolic link may
+backslashes, control characters, names longer than file systems allow and
+drive letters are refused outright; and no symbolic link may
 lead out: where a link is met, the real path (links followed) must still lie
 inside the real `base`.
 """
 
 import functools
 import os
+import re
 import stat
 from urllib.parse import unquote
 
 from .errors import HTTPError
+
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0 controls, DEL and C1 controls
+MAX_NAME = 255  # bytes in one file name: the limit of most file systems (NAME_MAX)
 
 
 # Pure, and asked again and again for the same few paths: worth remembering.
@@ -33,6 +38,12 @@ def decode_segments(url_path):
             raise HTTPError(400, "dot segments ('..') are not allowed in the path", close=False)
         if "/" in segment or "\\" in segment or "\0" in segment:
             raise HTTPError(400, "encoded slash, backslash or NUL in the path", close=False)
+        if CONTROL.search(segment):
+            # A name holding ESC or a line break would be stored, then printed raw
+            # by a listing or a terminal: refuse it before it reaches the disk.
+            raise HTTPError(400, "control character in the path", close=False)
+        if len(segment.encode("utf-8", "surrogateescape")) > MAX_NAME:
+            raise HTTPError(400, f"a name in the path is longer than {MAX_NAME} bytes", close=False)
         if os.name == "nt" and (":" in segment or segment.rstrip(". ") != segment):
             # Windows: "C:" would leave the folder, "a:b" names a data stream,
             # and trailing dots or spaces are silently dropped.

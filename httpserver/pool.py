@@ -1,15 +1,18 @@
 """The thread-pool model: a fixed number of workers, and one thread that watches.
 
 Contract: the accepting thread runs a `selectors` loop over the listener and
-every connection that is waiting for bytes ("parked"). When a parked connection
-becomes readable it goes to a queue; one of `limits.pool_threads` workers takes
-it, reads what is there, answers every complete request, and parks it again.
+every connection that is waiting for its socket ("parked"): for bytes to read,
+or for room to write. When a parked connection becomes ready it goes to a
+queue; one of `limits.pool_threads` workers takes it, reads what is there,
+answers every complete request, sends what the socket takes, and parks it again.
 
-A worker never waits for a slow client: reads and TLS handshake steps are
-non-blocking, and a connection that has sent half a request goes back to the
-watcher. So a pool of 16 serves thousands of keep-alive connections, and 50
-trickling clients cannot take all the workers. Only sending blocks a worker
-(with a timeout), since a response is already in hand.
+A worker never waits for a client: reads, sends and TLS handshake steps are
+non-blocking. A connection that has sent half a request, or has not read its
+answer yet, goes back to the watcher; a finished one is closed gently by the
+lingerer (`linger.py`). So a pool of 16 serves thousands of keep-alive
+connections, and neither 50 trickling clients nor 100 that never read their
+downloads can take all the workers. At most `limits.max_connections` are
+served at once; beyond that a client gets 503.
 
 Workers hand connections back through a queue and a byte on the wake-up socket,
 because a selector must only be changed by the thread that waits on it.
@@ -22,10 +25,9 @@ import ssl
 import threading
 import time
 
-from .blocking import (
-    DONE, PLAIN_HTTP, WANT_READ, WANT_WRITE, close_gracefully, refuse_plain_http, send_outgoing,
-    tls_handshake_step,
-)
+from .blocking import DONE, PLAIN_HTTP, PLAIN_HTTP_ON_TLS_PORT, WANT_READ, WANT_WRITE, tls_handshake_step
+from .outbox import Outbox
+from .response import error_bytes
 from .server import BaseServer
 
 READ, WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
@@ -34,16 +36,18 @@ SWEEP_INTERVAL = 1.0
 
 
 class PooledClient:
-    """A connection between workers: its socket, protocol state and deadline."""
+    """A connection between workers: its socket, protocol state, output and deadline."""
 
-    __slots__ = ("sock", "connection", "deadline", "handshaking", "events")
+    __slots__ = ("sock", "address", "connection", "deadline", "handshaking", "events", "outbox")
 
-    def __init__(self, sock, connection, deadline, handshaking):
+    def __init__(self, sock, address, connection, deadline, handshaking):
         self.sock = sock
+        self.address = address
         self.connection = connection
         self.deadline = deadline
         self.handshaking = handshaking
         self.events = READ
+        self.outbox = Outbox()
 
 
 class PoolServer(BaseServer):
@@ -56,6 +60,7 @@ class PoolServer(BaseServer):
         self.ready = queue.SimpleQueue()  # watcher → workers
         self.returned = queue.SimpleQueue()  # workers → watcher
         self.parked = set()  # touched by the watching thread only
+        self.live = 0  # connections being served, parked or not (under self._lock)
         self._wake_writer.setblocking(False)
         self.workers = [threading.Thread(target=self.work, name=f"pool-worker-{n}", daemon=True)
                         for n in range(self.limits.pool_threads)]
@@ -66,12 +71,12 @@ class PoolServer(BaseServer):
 
     def serve_forever(self):
         selector = selectors.DefaultSelector()
-        selector.register(self.listener, READ, None)
         selector.register(self._wake_reader, READ, "wake")
         next_sweep = time.monotonic() + SWEEP_INTERVAL
         try:
             while not self._stopping.is_set():
-                for key, _ in selector.select(SWEEP_INTERVAL):
+                timeout = self.watch_listener(selector, SWEEP_INTERVAL)
+                for key, _ in selector.select(timeout):
                     if key.data is None:
                         self.accept_waiting()
                     elif key.data == "wake":
@@ -88,27 +93,23 @@ class PoolServer(BaseServer):
         finally:
             selector.close()
             self.stop_connections()
+            self.lingerer.stop()
             self._stopped.set()
 
     def handle_accepted(self, sock, address):
+        if self.live >= self.limits.max_connections:  # only this thread adds to `live`
+            return self.refuse_busy(sock)
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         secure = self.ssl_context is not None
         wait = self.limits.handshake_timeout if secure else self.limits.idle_timeout
-        client = PooledClient(sock, self.new_connection(address, secure), time.monotonic() + wait, secure)
-        self.park(client)
+        connection = self.new_connection(address, secure)
+        with self._lock:
+            self.live += 1
+        self.park(PooledClient(sock, address, connection, time.monotonic() + wait, secure))
 
     def take_returned(self, selector):
-        try:
-            while self._wake_reader.recv(4096):
-                pass
-        except (BlockingIOError, InterruptedError):
-            pass
-        while True:
-            try:
-                client = self.returned.get_nowait()
-            except queue.Empty:
-                return
+        for client in self.handed_back(self.returned):
             self.parked.add(client)
             selector.register(client.sock, client.events, client)
 
@@ -116,13 +117,20 @@ class PoolServer(BaseServer):
         for client in [c for c in self.parked if c.deadline <= now]:
             selector.unregister(client.sock)
             self.parked.discard(client)
-            if not client.handshaking:
-                try:  # a 408 is small: one non-blocking send is enough
-                    for item in client.connection.timed_out():
-                        client.sock.send(item)
-                except OSError:
-                    pass
-            client.sock.close()
+            if client.handshaking or client.outbox:  # a stalled handshake, or a client that does not read
+                self.drop(client)
+                continue
+            client.outbox.extend(client.connection.timed_out())  # a 408 is small: one send takes it
+            self._send_safely(client)
+            self.drop(client, gently=True)
+
+    @staticmethod
+    def _send_safely(client):
+        """One non-blocking try at sending what is queued; errors ignored (we are closing)."""
+        try:
+            client.outbox.send(client.sock)
+        except OSError:
+            pass
 
     # -- workers ----------------------------------------------------------------
 
@@ -130,10 +138,7 @@ class PoolServer(BaseServer):
         """Give a connection back to the watcher until it is ready again."""
         client.events = events
         self.returned.put(client)
-        try:
-            self._wake_writer.send(b"w")
-        except (BlockingIOError, OSError):
-            pass  # the buffer is full of wake-ups already, or we are stopping
+        self.wake()
 
     def work(self):
         while True:
@@ -142,17 +147,21 @@ class PoolServer(BaseServer):
                 return
             try:
                 self.step(client)
-            except Exception as error:  # a bug: log it, drop the connection, keep the worker
-                if self.error_log:
-                    self.error_log(f"pool worker: {error!r}")
-                client.sock.close()
+            except Exception:  # a bug: log it, answer 500 if we can, drop the connection, keep the worker
+                self.log_fault(client.address, "serving")
+                if not client.outbox and not client.handshaking:
+                    client.outbox.extend([error_bytes(500, "internal server error")])
+                    self._send_safely(client)
+                self.drop(client)
 
     def step(self, client):
-        sock = client.sock
+        """Advance one ready connection as far as it goes without waiting."""
         if client.handshaking:
             if not self.handshake_step(client):
                 return
-            sock = client.sock
+        if client.outbox:  # parked for room to write: go on sending
+            return self.flush(client)
+        sock, connection = client.sock, client.connection
         try:
             data = sock.recv(RECEIVE_SIZE)
             while isinstance(sock, ssl.SSLSocket) and sock.pending():
@@ -162,24 +171,32 @@ class PoolServer(BaseServer):
         except ssl.SSLWantWriteError:
             return self.park(client, WRITE)
         except OSError:
-            return sock.close()
-        connection = client.connection
+            return self.drop(client)
         outgoing = connection.receive(data)
         now = time.monotonic()
         if not connection.closing and connection.deadline(now) <= now:
             outgoing += connection.timed_out()  # a trickle of bytes must not extend the deadline
+        client.outbox.extend(outgoing)
+        self.flush(client)
+
+    def flush(self, client):
+        """Send what the socket takes; answer further buffered requests; park."""
+        connection = client.connection
         try:
-            if outgoing:
-                send_outgoing(sock, outgoing, self.limits.body_timeout)
-                sock.settimeout(0)
+            while client.outbox.send(client.sock):
+                if connection.closing:
+                    # A peer that has closed already needs no lingering.
+                    return self.drop(client, gently=not connection.parser.eof)
+                more = connection.process() if connection.has_more else None
+                if not more:
+                    break
+                client.outbox.extend(more)
         except OSError:
-            return sock.close()
-        if connection.closing:
-            if data:
-                close_gracefully(sock)
-            else:  # the peer has gone already: nothing to drain
-                sock.close()
-            return
+            return self.drop(client)
+        now = time.monotonic()
+        if client.outbox:
+            client.deadline = now + self.limits.body_timeout  # the client must read within this
+            return self.park(client, WRITE)
         client.deadline = connection.deadline(now)
         self.park(client, READ)
 
@@ -188,24 +205,40 @@ class PoolServer(BaseServer):
         client.sock, outcome = tls_handshake_step(client.sock, self.ssl_context)
         if outcome == DONE:
             client.handshaking = False
+            client.deadline = time.monotonic() + self.limits.idle_timeout
             return True
         if outcome == WANT_READ or outcome == WANT_WRITE:
             self.park(client, READ if outcome == WANT_READ else WRITE)
         elif outcome == PLAIN_HTTP:
-            refuse_plain_http(client.sock, self.limits.body_timeout)
+            client.handshaking = False
+            client.connection.closing = True
+            client.outbox.extend([error_bytes(400, PLAIN_HTTP_ON_TLS_PORT)])
+            self.flush(client)
+        else:
+            self.drop(client)
+        return False
+
+    def drop(self, client, gently=False):
+        """The connection is over: free what it holds and close it (gently: linger)."""
+        client.connection.close()
+        client.outbox.close()
+        if gently:
+            self.lingerer.close_later(client.sock)
         else:
             client.sock.close()
-        return False
+        with self._lock:
+            self.live -= 1
 
     def stop_connections(self):
         for _ in self.workers:
             self.ready.put(None)
         for worker in self.workers:
             worker.join(timeout=5)
-        for client in self.parked:
-            client.sock.close()
+        for client in list(self.parked):
+            self.drop(client)
+        self.parked.clear()
         while True:  # connections handed back after the watcher stopped
             try:
-                self.returned.get_nowait().sock.close()
+                self.drop(self.returned.get_nowait())
             except queue.Empty:
                 return

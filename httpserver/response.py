@@ -76,6 +76,12 @@ def text_response(status, text, headers=()):
     return Response(status, (text + "\n").encode("utf-8"), headers, "text/plain; charset=utf-8")
 
 
+def error_bytes(status, reason, headers=()):
+    """A complete error response that closes the connection, as bytes."""
+    response = text_response(status, f"{status} {reason}", headers)
+    return encode_head(response, close=True) + response.body
+
+
 def error_response(error):
     """The response for an `HTTPError`: its status, headers and reason as plain text."""
     return text_response(error.status, f"{error.status} {error.reason}", error.headers)

@@ -8,6 +8,7 @@ file's size and modification time on every request; large ones leave as a
 `FileBody` for `sendfile`.
 """
 
+import errno
 import gzip
 import html
 import os
@@ -20,19 +21,35 @@ from urllib.parse import quote
 from . import mime
 from .errors import HTTPError
 from .negotiation import accepts_gzip, etag_matches, not_modified_since, parse_range
-from .paths import resolve_with_stat
+from .paths import CONTROL, resolve_with_stat
 from .response import FileBody, Response
 
 
 # What can go wrong when a file a client named is looked at, opened or read.
-FILE_ERRORS = (FileNotFoundError, NotADirectoryError, PermissionError)
+FILE_ERRORS = OSError
+
+# errno → what the client is told. Anything else is our problem: it stays an
+# OSError, which the connection logs and answers with 500.
+_FILE_ERRNOS = {
+    errno.ENOENT: (404, "not found"),
+    errno.ENOTDIR: (404, "not found"),
+    errno.ELOOP: (404, "not found"),  # a symbolic link loop
+    errno.EACCES: (403, "permission denied"),
+    errno.EPERM: (403, "permission denied"),
+    errno.EISDIR: (409, "that name is a folder"),
+    errno.ENAMETOOLONG: (400, "the path is longer than the file system allows"),
+    errno.ENOSPC: (507, "no space left to store the file"),
+    errno.EROFS: (403, "the folder is read-only"),
+}
 
 
 def file_error(error):
-    """The `HTTPError` a client should see for one of FILE_ERRORS."""
-    if isinstance(error, PermissionError):
-        return HTTPError(403, "permission denied", close=False)
-    return HTTPError(404, "not found", close=False)
+    """The `HTTPError` a client should see for an OSError about a file it named
+    (or the error itself, when it is not the client's doing)."""
+    known = _FILE_ERRNOS.get(error.errno)
+    if known is None:
+        return error
+    return HTTPError(*known, close=False)
 
 
 def stat_or_error(path):
@@ -203,12 +220,18 @@ class FileServer:
                                     ("Content-Type", "text/plain; charset=utf-8")])
 
 
+def shown_name(name):
+    """A file name as text a reader can trust: control characters made visible,
+    so a name holding ESC or a line break cannot rewrite what is displayed."""
+    return CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", name)
+
+
 def directory_listing(url_path, folder):
     """A small HTML page linking every entry of `folder`, names escaped."""
     names = sorted(name + ("/" if os.path.isdir(os.path.join(folder, name)) else "")
                    for name in os.listdir(folder) if not name.startswith("."))
-    title = html.escape(f"Index of {url_path}")
-    items = "".join(f'<li><a href="{quote(name)}">{html.escape(name)}</a></li>\n' for name in names)
+    title = html.escape(f"Index of {shown_name(url_path)}")
+    items = "".join(f'<li><a href="{quote(name)}">{html.escape(shown_name(name))}</a></li>\n' for name in names)
     page = f"<!doctype html>\n<meta charset=utf-8>\n<title>{title}</title>\n<h1>{title}</h1>\n<ul>\n{items}</ul>\n"
     return Response(200, page.encode("utf-8"), [("Content-Type", "text/html; charset=utf-8")])
 
@@ -226,8 +249,9 @@ class StaticFiles:
             stat = stat_or_error(path)
         if S_ISDIR(stat.st_mode):
             if not url_path.endswith("/"):
-                # Relative links in the page only work below a trailing slash.
-                location = url_path + "/" + ("?" + request.query if request.query else "")
+                # Relative links in the page only work below a trailing slash. One
+                # leading slash only: "//images/" would name a host called "images".
+                location = "/" + url_path.lstrip("/") + "/" + ("?" + request.query if request.query else "")
                 return Response(301, b"", [("Location", location)])
             index = os.path.join(path, "index.html")
             if os.path.isfile(index):

@@ -91,3 +91,14 @@ def test_uvicorn_app_answers_from_the_site(tmp_path):
     status, headers, body = answer("/1k.txt")
     assert (status, body) == (200, b"x" * 1024) and headers[b"content-length"] == b"1024"
     assert answer("/missing")[0] == 404
+
+
+def test_the_hostile_client_rows_measure_a_real_server(tmp_path):
+    from httpserver.bench import make_site
+    from httpserver.bench_pressure import pipelining_memory, upload_delay
+    site = make_site(tmp_path / "site", 2 * 2**20)
+    memory = pipelining_memory(site, "select")
+    assert memory is None or memory < 16 * 1024  # KiB: far below the 630 MiB the requests ask for
+    delay = upload_delay(site, "select")
+    assert 0 < delay["quiet_ms"] and delay["median_ms"] <= delay["max_ms"] and delay["upload_s"] > 0
+    assert not (site / "upload.bin").exists()  # cleaned up after itself

@@ -1,7 +1,8 @@
 """What the notebooks need and the server does not.
 
-Packet capture and pcap files, the wire tap, ladder and timeline plots, the load
-generator, exercise checks and the student-copy generator. Nothing in the server
-imports this package; matplotlib is imported lazily, inside the plotting
-functions, so the rest works without it.
+Packet capture and pcap files, the wire tap, the load generator, the plots
+(ladders, timelines, load and benchmark charts, small diagrams, all in the one
+palette of `style`), exercise checks, the student-copy generator and the book.
+Nothing in the server imports this package; matplotlib is imported lazily,
+inside the plotting functions, so the rest works without it.
 """

@@ -6,12 +6,14 @@ matplotlib Figure. `ladder_text(segments)` gives the same rows as plain text, fo
 assertions and for readers without plots. Both label each arrow with its flags,
 relative seq/ack (as Wireshark shows them), payload length, and what the payload
 starts with: an HTTP request or status line, or the TLS records it carries.
+The plot also says what each bare ACK acknowledges (`acknowledged`).
 matplotlib is imported inside plot_ladder only.
 """
 
 import re
 from typing import List, NamedTuple, Optional
 
+from . import style
 from .pcap import Segment, client_endpoint, connection_key, relative_sequence_numbers
 from .tlsrecords import looks_like_tls, split_records
 
@@ -105,16 +107,57 @@ def ladder_text(segments: List[Segment], client_port: Optional[int] = None) -> s
     return "\n".join(lines)
 
 
+def acknowledged(rows: List[LadderRow]) -> List[str]:
+    """For each row, what a bare ACK (no data, SYN or FIN) acknowledges, else "".
+
+    A bare ACK answers the other side's latest segment whose end it names: "the
+    SYN-ACK" (the handshake's third segment), "the FIN", or "172 B" of data. So an
+    ACK that shows up away from what it answers still says what it answers.
+    """
+    notes, sent_ends = [], {}  # (connection, from_client) -> [(end seq, what)]
+    for row in rows:
+        segment, note = row.segment, ""
+        key = connection_key(segment)
+        bare = not (segment.payload or segment.has("SYN") or segment.has("FIN") or segment.has("RST"))
+        if bare and segment.has("ACK"):
+            for end, what in reversed(sent_ends.get((key, not row.from_client), [])):
+                if end == segment.ack:
+                    note = f"for the {what}" if what in ("SYN-ACK", "SYN", "FIN") else f"for {what}"
+                    break
+        length = len(segment.payload) + segment.has("SYN") + segment.has("FIN")
+        if length:
+            if segment.has("SYN"):
+                what = "SYN-ACK" if segment.has("ACK") else "SYN"
+            elif segment.has("FIN") and not segment.payload:
+                what = "FIN"
+            else:
+                what = f"{len(segment.payload)} B"
+            sent_ends.setdefault((key, row.from_client), []).append((segment.seq + length, what))
+        notes.append(note)
+    return notes
+
+
+ROW_INCHES = 0.42  # room for one arrow and its label
+MIN_ROW_INCHES = 0.24  # below this, labels touch
+
+
 def plot_ladder(segments: List[Segment], client_port: Optional[int] = None, ax=None,
                 title: str = "TCP segments between client and server", spacing: str = "auto"):
     """Draw a ladder diagram and return the Figure.
 
-    spacing="time" puts arrows at their real times, "event" one row per segment (real
-    times on the axis ticks); "auto" picks "event" when real times would crowd labels.
+    Colour always means who sent the segment (the course's CLIENT and SERVER
+    colours; ERROR for a reset); with several connections, each connection also
+    has its own line style and its client port in the label. A bare ACK is
+    annotated with what it acknowledges. spacing="time" puts arrows at their real
+    times, "event" one row per segment (real times on the axis ticks); "auto"
+    picks "event" when real times would crowd labels. Rows shrink so that a long
+    ladder stays within style.MAX_FIGURE_HEIGHT.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     client_name, server_name, rows = ladder_rows(segments, client_port)
+    notes = acknowledged(rows)
     times = [row.milliseconds for row in rows]
     if spacing == "auto":
         # Real times only when every gap leaves room for a label (half an average gap).
@@ -126,33 +169,38 @@ def plot_ladder(segments: List[Segment], client_port: Optional[int] = None, ax=N
     else:
         positions, step = list(range(len(rows))), 1.0
 
+    row_inches = max(MIN_ROW_INCHES, min(ROW_INCHES, (style.MAX_FIGURE_HEIGHT - 1.9) / len(rows)))
+    font = 8.5 if row_inches >= 0.34 else 7.5
     if ax is None:
-        figure, ax = plt.subplots(figsize=(10, 1.6 + 0.42 * len(rows)))
+        figure, ax = plt.subplots(figsize=(style.FIGURE_WIDTH, 1.9 + row_inches * len(rows)))
     else:
         figure = ax.figure
     client_x, server_x = 0.0, 1.0
     drop = 0.3 * step  # the slant is only for the eye: on loopback, transit takes microseconds
     for lane in (client_x, server_x):
         ax.plot([lane, lane], [positions[0] - 0.8 * step, positions[-1] + 1.2 * step],
-                color="0.55", linewidth=2, zorder=1)
-    # One colour per direction; with several connections, one colour per connection.
-    connection_colors = {}
+                color=style.NEUTRAL, linewidth=2, zorder=1)
+    # Colour says who sent it, in every ladder; a line style per connection tells connections apart.
+    line_styles = {}
     for row in rows:
-        connection_colors.setdefault(connection_key(row.segment), f"C{len(connection_colors) % 10}")
-    several = len(connection_colors) > 1
-    for y, row in zip(positions, rows):
+        line_styles.setdefault(connection_key(row.segment), style.LINESTYLES[len(line_styles) % 4])
+    several = len(line_styles) > 1
+    for y, row, note in zip(positions, rows, notes):
         start, end = (client_x, server_x) if row.from_client else (server_x, client_x)
         if row.segment.has("RST"):
-            color = "tab:red"
-        elif several:
-            color = connection_colors[connection_key(row.segment)]
+            color = style.ERROR
         else:
-            color = "tab:blue" if row.from_client else "tab:orange"
+            color = style.CLIENT if row.from_client else style.SERVER
         ax.annotate("", xy=(end, y + drop), xytext=(start, y),
-                    arrowprops=dict(arrowstyle="-|>", color=color, linewidth=1.3), zorder=2)
-        bold = row.segment.has("SYN") or row.segment.has("FIN") or bool(row.segment.payload)
-        ax.text(0.5, y - 0.04 * step, row.label, ha="center", va="bottom", fontsize=8.5,
-                color=color, fontweight="bold" if bold else "normal", zorder=3)
+                    arrowprops=dict(arrowstyle="-|>", color=color, linewidth=1.4,
+                                    linestyle=line_styles[connection_key(row.segment)]), zorder=2)
+        reset = row.segment.has("RST")
+        bold = reset or row.segment.has("SYN") or row.segment.has("FIN") or bool(row.segment.payload)
+        label = row.label + (f"  ({note})" if note else "")
+        ax.text(0.5, y - 0.04 * step, label, ha="center", va="bottom", fontsize=font,
+                color=style.ERROR if reset else "black" if bold else "0.3",
+                fontweight="bold" if bold else "normal", zorder=3,
+                bbox=dict(facecolor="white", edgecolor="none", pad=0.5, alpha=0.8))
     if spacing == "event":
         _mark_long_pauses(ax, positions, times)
 
@@ -163,12 +211,26 @@ def plot_ladder(segments: List[Segment], client_port: Optional[int] = None, ax=N
     ax.xaxis.tick_top()
     if spacing == "event":
         ax.set_yticks(positions)
-        ax.set_yticklabels([f"{t:.3f}" for t in times], fontsize=8)
+        ax.set_yticklabels([f"{t:.3f}" for t in times], fontsize=font - 0.5)
         ax.set_ylabel("time since first segment (ms)\none row per segment, not to scale")
     else:
         ax.set_ylabel("time since first segment (ms)")
     for side in ("left", "right", "bottom", "top"):
         ax.spines[side].set_visible(False)
+    handles = [Line2D([], [], color=style.CLIENT, label="sent by the client"),
+               Line2D([], [], color=style.SERVER, label="sent by the server")]
+    if any(row.segment.has("RST") for row in rows):
+        handles.append(Line2D([], [], color=style.ERROR, label="reset (RST)"))
+    if several:
+        ports = {}
+        for row in rows:
+            key = connection_key(row.segment)
+            ports.setdefault(key, row.segment.sport if row.from_client else row.segment.dport)
+        handles += [Line2D([], [], color="black", linestyle=line_styles[key], label=f"connection :{port}")
+                    for key, port in ports.items()]
+    # Under the last arrow, outside the axes: it covers no segment.
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(len(handles), 5),
+              fontsize=8, frameon=False, handlelength=2.5)
     ax.set_title(title, fontsize=12, pad=12)
     figure.tight_layout()
     return figure
@@ -184,4 +246,4 @@ def _mark_long_pauses(ax, positions, times) -> None:
         gap = times[i] - times[i - 1]
         if gap >= 5.0 and gap > 10 * typical:  # e.g. a 40 ms delayed ACK
             ax.text(-0.02, positions[i] - 0.55, f"+{gap:.1f} ms", ha="right", va="center",
-                    fontsize=8, style="italic", color="0.35")
+                    fontsize=8, style="italic", color="0.3")

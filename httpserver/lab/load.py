@@ -201,12 +201,13 @@ def run_load(address, path="/", *, connections=10, requests=1000, duration=10.0,
 
 @dataclass
 class HandlingRecord:
-    """One request as the server handled it: which thread, from when to when."""
+    """One request as the server handled it: which thread, from when to when, for which client port."""
 
     thread: str
     path: str
     start: float
     end: float
+    connection: int = 0  # the client's port: one number per TCP connection (0 when unknown)
 
 
 @contextmanager
@@ -226,7 +227,9 @@ def record_handling(server):
         try:
             return original(request)
         finally:
-            record = HandlingRecord(threading.current_thread().name, request.path, start, time.perf_counter())
+            port = request.client[1] if request.client else 0
+            record = HandlingRecord(threading.current_thread().name, request.path, start,
+                                    time.perf_counter(), port)
             with lock:
                 records.append(record)
 

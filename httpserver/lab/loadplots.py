@@ -2,8 +2,10 @@
 
 Contract: `plot_gantt(records)` draws `HandlingRecord`s (from
 `load.record_handling`) as a Gantt chart: one row per serving thread, one bar
-per request from when the handler started to when it returned, time in
-milliseconds since the first request. `plot_scaling(results)` draws
+per request from when the handler started to when it returned, coloured by the
+client connection it came on, time in milliseconds since the first request.
+`plot_gantts({name: records})` stacks one such chart per server model on one
+shared time axis, so that equal loads can be compared by length. `plot_scaling(results)` draws
 `LoadResult`s (from `load.run_load`) grouped by model: requests per second and
 latency against the number of client connections.
 
@@ -13,6 +15,8 @@ run recorded nothing. matplotlib is imported inside the functions.
 """
 
 import re
+
+from . import style
 
 GANTT_TITLE = "Which thread handled which request, when"
 SCALING_TITLE = "Throughput and latency against the number of clients"
@@ -39,18 +43,26 @@ def _note_no_data(ax):
     ax.text(0.5, 0.5, NO_DATA, transform=ax.transAxes, ha="center", va="center", color="grey")
 
 
-def plot_gantt(records, ax=None, title=GANTT_TITLE, min_bar_ms=None):
+def connection_colours(records):
+    """{client port: colour}, in the order connections first appear (palette wraps past 8)."""
+    ports = dict.fromkeys(record.connection for record in sorted(records, key=lambda r: r.start))
+    return {port: style.colour(index) for index, port in enumerate(ports)}
+
+
+def plot_gantt(records, ax=None, title=GANTT_TITLE, min_bar_ms=None, xlim_ms=None, legend=True):
     """One row per serving thread (first to serve on top), one bar per request; the figure.
 
-    A handler often runs for a few microseconds: `min_bar_ms` (default: 0.4 % of
-    the time span) widens the shortest bars so that each stays visible.
+    Bars are coloured by connection (client port), so a row of many colours is a
+    thread that served many connections. A handler often runs for a few
+    microseconds: `min_bar_ms` (default: 0.4 % of the time span) widens the
+    shortest bars so that each stays visible. `xlim_ms` fixes the time axis's end.
     """
     import matplotlib.pyplot as plt
 
     records = sorted(records, key=lambda record: record.start)
     rows = list(dict.fromkeys(record.thread for record in records))  # first seen, top row
     if ax is None:
-        _, ax = plt.subplots(figsize=(10, 1.2 + 0.3 * max(1, len(rows))))
+        _, ax = plt.subplots(figsize=(style.FIGURE_WIDTH, 1.2 + 0.3 * max(1, len(rows))))
     ax.set_title(title)
     ax.set_xlabel(GANTT_XLABEL)
     ax.set_ylabel("serving thread")
@@ -60,22 +72,72 @@ def plot_gantt(records, ax=None, title=GANTT_TITLE, min_bar_ms=None):
         return ax.figure
     origin = records[0].start
     span_ms = max(record.end for record in records) * 1000 - origin * 1000
+    if xlim_ms is None:
+        xlim_ms = span_ms * 1.01
     if min_bar_ms is None:
-        min_bar_ms = max(span_ms, 1e-3) * 0.004
-    colours = plt.get_cmap("tab10")
+        min_bar_ms = max(xlim_ms, 1e-3) * 0.004
+    colours = connection_colours(records)
     for row, thread in enumerate(rows):
+        mine = [record for record in records if record.thread == thread]
         bars = [((record.start - origin) * 1000, max(min_bar_ms, (record.end - record.start) * 1000))
-                for record in records if record.thread == thread]
-        ax.broken_barh(bars, (row - 0.35, 0.7), facecolors=colours(row % 10), linewidth=0)
+                for record in mine]
+        ax.broken_barh(bars, (row - 0.35, 0.7), facecolors=[colours[r.connection] for r in mine],
+                       linewidth=0)
     ax.set_yticks(range(len(rows)))
     labels = [short_thread_name(thread) for thread in rows]
     # Many rows (a thread each): label every few, so the labels never overlap.
     step = max(1, len(rows) // 16 + (len(rows) % 16 > 0))
     ax.set_yticklabels([label if index % step == 0 else "" for index, label in enumerate(labels)])
     ax.set_ylim(len(rows) - 0.5, -0.5)
-    ax.set_xlim(0, span_ms * 1.01 + min_bar_ms)
+    ax.set_xlim(0, xlim_ms + min_bar_ms)
     ax.grid(axis="x", alpha=0.3)
+    if legend and 1 < len(colours) <= 16:
+        from matplotlib.patches import Patch
+        handles = [Patch(color=colour, label=f":{port}") for port, colour in colours.items()]
+        style.legend_outside(ax, handles=handles, title="connection\n(client port)", title_fontsize=8,
+                             ncol=1 + len(handles) // 9)
     return ax.figure
+
+
+def _order_legend(ax, count):
+    """One legend for stacked panels whose ports differ: colours by order of first request."""
+    from matplotlib.patches import Patch
+
+    ordinals = ["1st", "2nd", "3rd"] + [f"{n}th" for n in range(4, count + 1)]
+    handles = [Patch(color=style.colour(index), label=ordinals[index]) for index in range(count)]
+    style.legend_outside(ax, handles=handles, title="connection, in\norder of its first\nrequest",
+                         title_fontsize=8)
+
+
+def plot_gantts(records_by_name, titles=None, suptitle=GANTT_TITLE):
+    """One Gantt chart per entry, stacked, on one shared time axis; returns the figure.
+
+    `titles` maps a name to its panel's title (default: the name). The panels'
+    heights follow their numbers of rows; every panel colours by connection.
+    """
+    import matplotlib.pyplot as plt
+
+    names = list(records_by_name)
+    row_counts = [max(1, len({r.thread for r in records_by_name[name]})) for name in names]
+    spans = [max(r.end for r in records) - min(r.start for r in records)
+             for records in records_by_name.values() if records]
+    xlim_ms = max(spans, default=0.001) * 1000 * 1.01
+    height = min(style.MAX_FIGURE_HEIGHT + 3, 1.2 + sum(0.9 + 0.22 * count for count in row_counts))
+    figure, axes = plt.subplots(len(names), 1, figsize=(style.FIGURE_WIDTH, height), sharex=True,
+                                squeeze=False, gridspec_kw={"height_ratios": [1.6 + c for c in row_counts]})
+    for ax, name in zip(axes[:, 0], names):
+        plot_gantt(records_by_name[name], ax=ax, title=(titles or {}).get(name, name), xlim_ms=xlim_ms,
+                   legend=False)
+        ax.xaxis.set_tick_params(labelbottom=True)  # every panel keeps its own numbers
+    # The legend goes by the tallest panel; with more connections than colours, colours repeat.
+    connections = max((len({r.connection for r in records}) for records in records_by_name.values()),
+                      default=0)
+    if connections > 1:
+        tallest = max(range(len(names)), key=lambda index: row_counts[index])
+        _order_legend(axes[tallest, 0], min(connections, len(style.PALETTE)))
+    figure.suptitle(suptitle)
+    figure.tight_layout()
+    return figure
 
 
 def plot_scaling(results, title=SCALING_TITLE, show_p50=True):
@@ -86,8 +148,9 @@ def plot_scaling(results, title=SCALING_TITLE, show_p50=True):
     """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D
+    from matplotlib.ticker import FuncFormatter, StrMethodFormatter
 
-    figure, (rate_ax, latency_ax) = plt.subplots(1, 2, figsize=(11, 4.2))
+    figure, (rate_ax, latency_ax) = plt.subplots(1, 2, figsize=(style.FIGURE_WIDTH + 1, 4.2))
     figure.suptitle(title)
     rate_ax.set_title("Throughput")
     rate_ax.set_ylabel("requests per second")
@@ -103,17 +166,16 @@ def plot_scaling(results, title=SCALING_TITLE, show_p50=True):
             _note_no_data(ax)
         figure.tight_layout()
         return figure
-    colours = plt.get_cmap("tab10")
     handles = []
     for index, (model, runs) in enumerate(results.items()):
-        colour = colours(index % 10)
+        colour, marker = style.colour(index), style.MARKERS[index % len(style.MARKERS)]
         clients = [run.connections for run in runs]
-        rate_ax.plot(clients, [run.requests_per_second for run in runs], marker="o", color=colour)
-        latency_ax.plot(clients, [run.percentile(0.99) * 1000 for run in runs], marker="o", color=colour)
+        rate_ax.plot(clients, [run.requests_per_second for run in runs], marker=marker, color=colour)
+        latency_ax.plot(clients, [run.percentile(0.99) * 1000 for run in runs], marker=marker, color=colour)
         if show_p50:
-            latency_ax.plot(clients, [run.percentile(0.5) * 1000 for run in runs], marker=".",
-                            linestyle="--", linewidth=1, color=colour)
-        handles.append(Line2D([], [], color=colour, marker="o", label=model))
+            latency_ax.plot(clients, [run.percentile(0.5) * 1000 for run in runs], marker=marker,
+                            markerfacecolor="white", linestyle="--", linewidth=1, color=colour)
+        handles.append(Line2D([], [], color=colour, marker=marker, label=model))
     all_clients = sorted({run.connections for runs in results.values() for run in runs})
     for ax in (rate_ax, latency_ax):
         ax.set_xscale("log")
@@ -121,10 +183,14 @@ def plot_scaling(results, title=SCALING_TITLE, show_p50=True):
         ax.set_xticklabels([str(count) for count in all_clients])
         ax.minorticks_off()
     latency_ax.set_yscale("log")
+    # Plain numbers on the axes: 35,000 and 0.1 read faster than 35000 and 10⁻¹.
+    rate_ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    latency_ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.10g}"))
     rate_ax.set_ylim(bottom=0)
     if show_p50:
-        handles += [Line2D([], [], color="black", label="p99"),
-                    Line2D([], [], color="black", linestyle="--", linewidth=1, label="p50")]
+        handles += [Line2D([], [], color="black", marker="o", label="p99"),
+                    Line2D([], [], color="black", marker="o", markerfacecolor="white", linestyle="--",
+                           linewidth=1, label="p50")]
     rate_ax.legend(handles=handles[:len(results)], title="model", fontsize=8, title_fontsize=8)
     latency_ax.legend(handles=handles, title="model, percentile", fontsize=8, title_fontsize=8)
     figure.tight_layout()

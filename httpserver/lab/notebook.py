@@ -52,7 +52,7 @@ def exchange(server, data, *, timeout=3.0, close_after=True):
             sock.sendall(data)
             if close_after:
                 sock.shutdown(socket.SHUT_WR)
-        except (BrokenPipeError, ConnectionResetError):
+        except OSError:  # a broken pipe, a reset, "not connected" (macOS, Linux after RST)
             pass  # it answered (or gave up) before taking it all: still read what it said
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -24,6 +24,8 @@ import threading
 import time
 from dataclasses import dataclass
 
+from . import style
+
 SENT = "sent"
 RECEIVED = "received"
 DIRECTIONS = (SENT, RECEIVED)
@@ -210,7 +212,7 @@ def format_events(taps_or_events, preview=40):
 
 
 # Colour and shape both tell sent from received, for readers who do not see colour.
-_STYLE = {SENT: ("tab:blue", ">"), RECEIVED: ("tab:orange", "<")}
+_STYLE = {SENT: (style.BLUE, ">"), RECEIVED: (style.ORANGE, "<")}
 
 
 def _marker_area(size):
@@ -253,7 +255,7 @@ def plot_timeline(taps_or_events, ax=None, title=TIMELINE_TITLE, xlim=None):
     ax.set_yticklabels(rows)
     ax.set_ylim(len(rows) - 0.4, -0.6)  # first tap on top, room for labels
     ax.set_xlabel("time since the first call began (ms)")
-    ax.set_ylabel("socket (tap label)")
+    ax.set_ylabel("end of the connection")
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
     if xlim is not None:

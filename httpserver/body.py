@@ -1,0 +1,91 @@
+"""Where a request body waits until its handler runs: memory first, then disk.
+
+Contract: the connection `write`s each piece of body as it arrives. A body that
+stays below `memory_limit` bytes lives in memory; past that, the connection
+calls `spill()`, which moves what is held to a file and empties the buffer, so a
+64 MiB upload costs at most `memory_limit` bytes of memory at any time. `spill`
+and `finish` touch the disk, so an event loop runs them on a worker thread.
+
+A handler reads the finished body with `read()` (small bodies) or takes its file
+with `take_file()`; whatever nobody took is deleted by `discard()`, which the
+connection calls when the request is over or the connection dies mid-upload.
+
+Where the file lives is chosen by whoever made the spool: a plain spool uses the
+system's temporary folder; an upload to /files/ spools straight into a hidden
+file beside its final name (`files.py`), so landing it is a rename, not a copy.
+"""
+
+import os
+import tempfile
+
+MEMORY_LIMIT = 1024 * 1024
+
+
+class BodySpool:
+    """The body of one request, in memory up to `memory_limit`, then in a file."""
+
+    def __init__(self, folder=None, prefix="body-", memory_limit=MEMORY_LIMIT):
+        self.folder = folder  # None: the system's temporary folder
+        self.prefix = prefix
+        self.memory_limit = memory_limit
+        # The pieces as they came, not one growing buffer: growing a buffer copies
+        # it again and again and leaves the allocator holes it rarely gives back.
+        self.pieces = []
+        self.held = 0  # bytes in `pieces`
+        self.size = 0
+        self.path = None  # the file's name, once the body has spilled to disk
+        self.file = None
+
+    def write(self, data):
+        self.pieces.append(data)
+        self.held += len(data)
+        self.size += len(data)
+
+    @property
+    def needs_spill(self):
+        """True when the bytes held in memory should move to disk now."""
+        return self.held >= self.memory_limit
+
+    def spill(self):
+        """Move the bytes held in memory to the spool file (made on first use)."""
+        if self.file is None:
+            descriptor, self.path = tempfile.mkstemp(dir=self.folder, prefix=self.prefix, suffix=".part")
+            self.file = os.fdopen(descriptor, "wb")
+        self.file.writelines(self.pieces)
+        self.pieces, self.held = [], 0
+
+    def finish(self, durable=False):
+        """Everything on disk (and, with `durable`, flushed to the device); the path."""
+        self.spill()
+        self.file.flush()
+        if durable:
+            os.fsync(self.file.fileno())
+        self.file.close()
+        return self.path
+
+    def read(self):
+        """The whole body as bytes (for small bodies; a big one is read from disk)."""
+        if self.file is None:
+            return b"".join(self.pieces)
+        self.file.flush()
+        with open(self.path, "rb") as file:
+            return file.read() + b"".join(self.pieces)
+
+    def take_file(self, durable=False):
+        """The finished body's file name, now the caller's to rename or delete."""
+        path = self.finish(durable)
+        self.path, self.file = None, None
+        return path
+
+    def discard(self):
+        """Forget the body: free the memory and delete the file, if any."""
+        self.pieces, self.held = [], 0
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+        if self.path is not None:
+            try:
+                os.remove(self.path)
+            except OSError:
+                pass
+            self.path = None

@@ -1,0 +1,164 @@
+"""Run the stages against a program: start it, check stage after stage, stop it.
+
+Contract: `run_stages(command, upto=None, names=None, timeout=5.0)` makes a
+fresh workspace, starts the command (again with --certfile/--keyfile
+appended for TLS stages), runs the selected stages in order until the first
+failure, stops every process it started and returns a `Report`. It never
+raises for anything the program does; a bad selection is a ValueError.
+"""
+
+import time
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+from .failure import StageFailure, failure_message
+from .program import Program, ProgramError, command_arguments, free_port
+from .stage import STAGES, Context
+from .workspace import Workspace
+
+PASSED, FAILED, NOT_REACHED = "passed", "failed", "not reached"
+HOST = "127.0.0.1"
+
+
+@dataclass
+class StageResult:
+    """How one stage went; `exchange` holds the failing stage's bytes on the wire.
+
+    `exchange` is None unless the stage failed; then it lists the failing
+    connection's (direction "sent" or "received", bytes, seconds since the stage
+    began), one entry per send or recv; a received b"" is the server closing.
+    It is empty when the failure came before any bytes (no start, no handshake).
+    """
+
+    name: str
+    chapter: int
+    title: str
+    status: str  # PASSED, FAILED or NOT_REACHED
+    message: str = ""  # the full failure text, "" unless failed
+    exchange: Optional[List[Tuple[str, bytes, float]]] = None  # (direction, bytes, seconds)
+    seconds: float = 0.0
+
+
+@dataclass
+class Report:
+    """The results of one run, in stage order."""
+
+    command: object
+    results: List[StageResult]
+
+    @property
+    def passed(self):
+        return all(result.status == PASSED for result in self.results)
+
+    @property
+    def failure(self):
+        """The failed StageResult, or None."""
+        return next((result for result in self.results if result.status == FAILED), None)
+
+    def summary(self):
+        """One line per stage, then the failure's message."""
+        marks = {PASSED: "ok  ", FAILED: "FAIL", NOT_REACHED: " -  "}
+        lines = [f"{marks[result.status]} {result.name:<24} {result.title}" for result in self.results]
+        passed = sum(result.status == PASSED for result in self.results)
+        lines.append(f"\n{passed} of {len(self.results)} stages passed.")
+        if self.failure:
+            lines += ["", self.failure.message]
+        return "\n".join(lines)
+
+    def __str__(self):
+        return self.summary()
+
+
+def select_stages(upto=None, names=None):
+    """The stages to run, in order: up to chapter `upto`, or those named
+    (a full name like "04-traversal" or a chapter like "04")."""
+    chosen = list(STAGES)
+    if upto is not None:
+        chosen = [stage for stage in chosen if stage.chapter <= int(upto)]
+    if names:
+        wanted = [str(name) for name in names]
+        known = {stage.name for stage in STAGES} | {f"{stage.chapter:02d}" for stage in STAGES}
+        unknown = [name for name in wanted if name not in known]
+        if unknown:
+            raise ValueError(f"unknown stage {', '.join(unknown)}; known: {', '.join(s.name for s in STAGES)}")
+        chosen = [stage for stage in chosen if stage.name in wanted or f"{stage.chapter:02d}" in wanted]
+    return chosen
+
+
+def run_stages(command, upto=None, names=None, timeout=5.0, startup_timeout=15.0):
+    """Run the selected stages against `command` (see the module docstring)."""
+    chosen = select_stages(upto, names)
+    results = [StageResult(stage.name, stage.chapter, stage.title, NOT_REACHED) for stage in chosen]
+    workspace = Workspace()
+    program, port, running_tls = None, None, None
+    try:
+        for index, stage in enumerate(chosen):
+            if program is None or running_tls != stage.tls:  # TLS stages need a restart with a certificate
+                if program is not None:
+                    program.stop()
+                program, running_tls = None, stage.tls
+                try:
+                    program, port = start(command, workspace, stage.tls, startup_timeout)
+                except (ProgramError, RuntimeError) as error:  # RuntimeError: trustme is missing
+                    results[index] = StageResult(stage.name, stage.chapter, stage.title, FAILED,
+                                                 f"Stage {stage.name} could not start the program: {error}", [])
+                    break
+            context = Context(HOST, port, workspace, timeout,
+                              ssl_context=workspace.tls_files()[2] if stage.tls else None)
+            results[index] = run_one(stage, context, program)
+            if results[index].status == FAILED:
+                break
+    finally:
+        if program is not None:
+            program.stop()
+        workspace.remove()
+    return Report(command, results)
+
+
+def run_one(stage, context, program):
+    """Run one stage's check; its StageResult, with the failing connection's bytes."""
+    started = time.perf_counter()
+    try:
+        try:
+            stage.check(context)
+        except (OSError, ValueError, UnicodeError) as error:
+            # Something the server did that no check foresaw: still its failure, told plainly.
+            raise StageFailure(f"the exchange broke off unexpectedly: {error!r}") from error
+    except StageFailure as failure:
+        failure.client = failure.client or (context.clients[-1] if context.clients else None)
+        return StageResult(stage.name, stage.chapter, stage.title, FAILED,
+                           failure_message(stage, failure, program_note(program)),
+                           failure.client.events if failure.client else [], time.perf_counter() - started)
+    finally:
+        context.close_all()
+    return StageResult(stage.name, stage.chapter, stage.title, PASSED, seconds=time.perf_counter() - started)
+
+
+def start(command, workspace, tls, startup_timeout):
+    """Start the program on a free port (with the certificate for TLS); (program, port)."""
+    port = free_port(HOST)
+    extra = []
+    if tls:
+        certfile, keyfile, _ = workspace.tls_files()
+        extra = ["--certfile", certfile, "--keyfile", keyfile]
+    program = Program(command_arguments(command, port, workspace, extra))
+    try:
+        program.wait_until_listening(HOST, port, startup_timeout)
+    except ProgramError as error:
+        program.stop()
+        if tls:
+            raise ProgramError(f"{error}\nFor the HTTPS stages the tester appends --certfile F --keyfile F "
+                               "to the command: does the program accept them?") from None
+        raise
+    return program, port
+
+
+def program_note(program):
+    """A word about the program when it died, or printed a traceback."""
+    status = program.exit_code()
+    tail = program.output_tail()
+    if status is not None:
+        return f"Your program exited with status {status}. Its last output:\n{tail or '(nothing)'}"
+    if "Traceback" in tail or "Error" in tail:
+        return f"Your program printed (last lines):\n{tail}"
+    return ""
