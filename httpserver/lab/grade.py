@@ -319,23 +319,33 @@ def write_reports(items, grades, out_dir):
 
 
 def plot_results(items, passed, n_students, path):
-    """A horizontal bar per item: the share of the class that passed it."""
+    """A horizontal bar per item, the share of the class that passed it: exercise checks
+    on the left, Build stages (when graded) on the right, in course order from the top."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only: this may run where no display is
     import matplotlib.pyplot as plt
 
-    shares = [100 * passed[item] / n_students if n_students else 0 for item in items]
-    figure, ax = plt.subplots(figsize=(8, max(2.5, 1.2 + 0.28 * len(items))))
-    positions = range(len(items))
-    ax.barh(list(positions), shares, color="#0072B2")  # blue of the Okabe-Ito palette
-    ax.set_yticks(list(positions))
-    ax.set_yticklabels(items, fontsize=8)
-    ax.invert_yaxis()  # chapter order, top to bottom
-    ax.set_xlim(0, 100)
-    ax.set_xlabel("students who passed (%% of %d)" % n_students)
-    ax.set_ylabel("item")
-    ax.set_title("Class results: who passed each exercise check and Build stage")
+    from httpserver.lab import style
+
+    groups = [("Exercise checks", [item for item in items if not item.startswith(STAGE_PREFIX)], style.BLUE),
+              ("Build stages", [item for item in items if item.startswith(STAGE_PREFIX)], style.ORANGE)]
+    groups = [group for group in groups if group[1]] or groups[:1]
+    tallest = max(len(names) for _, names, _ in groups)
+    height = min(style.MAX_FIGURE_HEIGHT, 1.6 + 0.17 * tallest)
+    figure, axes = plt.subplots(1, len(groups), figsize=(style.FIGURE_WIDTH, height), squeeze=False)
+    for ax, (title, names, colour) in zip(axes[0], groups):
+        shares = [100 * passed[item] / n_students if n_students else 0 for item in names]
+        ax.barh(range(len(names)), shares, color=colour)
+        ax.set_yticks(range(len(names)))
+        ax.set_yticklabels([name[len(STAGE_PREFIX):] if name.startswith(STAGE_PREFIX) else name
+                            for name in names], fontsize=7)
+        ax.set_ylim(len(names) - 0.5, -0.5)  # course order, top to bottom
+        ax.set_xlim(0, 100)
+        ax.set_xlabel("students who passed (%% of %d)" % n_students)
+        ax.set_title(title)
+    axes[0][0].set_ylabel("item")
+    figure.suptitle("Class results: the share of students who passed each item")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
