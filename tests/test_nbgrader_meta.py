@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from httpserver.lab import nbgrader_meta
-from httpserver.lab.nbgrader_meta import COLAB_CELL_ID, MarkerInProse, annotate, annotate_folder, main
+from httpserver.lab.nbgrader_meta import COLAB_CELL_ID, HiddenCellShown, MarkerInProse, annotate, annotate_folder, main
 from httpserver.lab.student import make_student_copy
 from mock_submissions import NOTEBOOKS
 
@@ -74,6 +74,15 @@ def test_a_marker_quoted_in_prose_is_refused_and_nothing_is_written(tmp_path, pr
         annotate_folder(tmp_path)
     assert (tmp_path / "00_fine.ipynb").read_text(encoding="utf-8") == before
     assert main([str(tmp_path)]) == 1
+
+
+@pytest.mark.parametrize("hidden", [
+    code("### HIDDEN\nprint('for the instructor')"),
+    markdown("### HIDDEN\nNotes outside the markers.\n### BEGIN SOLUTION\nMore.\n### END SOLUTION"),
+])
+def test_a_hidden_cell_nbgrader_would_show_is_refused(hidden):
+    with pytest.raises(HiddenCellShown, match="cell 0: nbgrader would show"):
+        annotate(chapter(hidden), "04_files.ipynb")
 
 
 def test_the_committed_chapters_are_up_to_date():

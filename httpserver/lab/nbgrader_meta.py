@@ -24,7 +24,9 @@ and a rerun after any change to the chapters gives the same answer:
 
 Prose must not quote a marker: nbgrader looks for the words anywhere in a line,
 so a sentence naming them breaks `generate_assignment`. Such a cell raises
-`MarkerInProse` naming the notebook and the cell, and nothing is written.
+`MarkerInProse` naming the notebook and the cell, and nothing is written. So
+does a `### HIDDEN` cell that nbgrader would hand out as it is
+(`HiddenCellShown`): its notes must sit between the solution markers.
 
 It also writes the notebook-level metadata Jupyter would add on opening (kernel
 and language), and keeps one set-up cell for Google Colab as each chapter's first
@@ -38,7 +40,7 @@ import re
 import sys
 from pathlib import Path
 
-from httpserver.lab.student import BEGIN, is_hidden
+from httpserver.lab.student import BEGIN, is_hidden, strip_solutions
 
 # The words nbgrader's preprocessors search for in every line of every cell.
 MARKER_WORDS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS",
@@ -67,7 +69,11 @@ LANGUAGE_INFO = {
 
 
 class MarkerInProse(ValueError):
-    """A cell mentions a grading marker outside a marker line of an answer cell."""
+    """A cell mentions a grading marker other than on a marker line of its own."""
+
+
+class HiddenCellShown(ValueError):
+    """A `### HIDDEN` cell that nbgrader would hand out to students as it is."""
 
 
 def project_url(repository=None):
@@ -186,6 +192,23 @@ def refuse_markers_in_prose(notebook, name="notebook"):
                                 % (name, index, problem))
 
 
+def refuse_shown_hidden_cells(notebook, name="notebook"):
+    """Raise HiddenCellShown for a `### HIDDEN` cell whose text nbgrader would release.
+
+    student.py drops these cells; nbgrader does not know them. It hides only what sits
+    in a solution region of a Markdown answer cell, so that is where the notes must go.
+    """
+    for index, cell in enumerate(notebook.cells):
+        if not is_hidden(cell):
+            continue
+        body = [line for line in strip_solutions(cell.source, "", "%s, cell %d" % (name, index))[0].splitlines()
+                if line.strip()]
+        if cell.cell_type != "markdown" or body != ["### HIDDEN"]:
+            raise HiddenCellShown(
+                "%s, cell %d: nbgrader would show this `### HIDDEN` cell to students; make it a Markdown "
+                "cell whose text after the first line is all between the solution markers" % (name, index))
+
+
 def cell_roles(notebook, name="notebook"):
     """(cell, nbgrader metadata or None) for every cell, in order."""
     chapter = chapter_of(name)
@@ -240,6 +263,7 @@ def with_colab_cell(notebook, url):
 def annotate(notebook, name="notebook", url=DEFAULT_PROJECT_URL):
     """A copy of the notebook with nbgrader metadata, notebook metadata and the Colab cell."""
     refuse_markers_in_prose(notebook, name)  # cell numbers as the author sees them
+    refuse_shown_hidden_cells(notebook, name)
     notebook = with_colab_cell(copy.deepcopy(notebook), url)
     for cell, meta in cell_roles(notebook, name):
         if meta is None:
