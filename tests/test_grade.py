@@ -36,6 +36,31 @@ def test_the_instructor_checks_run_whatever_the_student_changed(student_copy):
     assert "def build_get_request(p, h): return b''" in sources  # the student's answer does
 
 
+@pytest.mark.timeout(120)
+def test_an_answer_that_defines_its_own_check_is_still_checked(tmp_path):
+    from httpserver.lab.grade import grade_chapter
+    from httpserver.lab.nbgrader_meta import annotate
+
+    code = nbformat.v4.new_code_cell
+    instructor = annotate(nbformat.v4.new_notebook(cells=[
+        code("from httpserver.lab.checks import Case, check"),
+        code("def answer():\n    ### BEGIN SOLUTION\n    return 42\n    ### END SOLUTION"),
+        code("check(answer, [Case((), 42)])"),
+    ]), "05_example.ipynb")
+    nbformat.write(instructor, str(tmp_path / "instructor.ipynb"))
+    cheat = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell.source, metadata=cell.metadata)
+                                            for cell in instructor.cells])
+    cheat.cells[2].source = "def answer():\n    return 0\n\n\n" + CHEAT  # wrong, and `check` replaced
+    nbformat.write(cheat, str(tmp_path / "cheat.ipynb"))
+    right = nbformat.read(str(tmp_path / "instructor.ipynb"), as_version=4)
+    nbformat.write(right, str(tmp_path / "right.ipynb"))
+
+    assert grade_chapter(tmp_path / "instructor.ipynb", tmp_path / "cheat.ipynb", tmp_path, 30) == \
+        {"ch05-answer-check": (0, "CheckFailed: answer: case 1 of 1 failed")}
+    assert grade_chapter(tmp_path / "instructor.ipynb", tmp_path / "right.ipynb", tmp_path, 30) == \
+        {"ch05-answer-check": (1, "passed")}
+
+
 @pytest.mark.timeout(240)
 def test_a_class_is_graded_by_id_and_a_hang_costs_only_its_own_time(student_copy, tmp_path):
     submissions = tmp_path / "submissions"

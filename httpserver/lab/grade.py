@@ -84,6 +84,11 @@ def graded_items(notebooks_dir):
     return items
 
 
+# Put before every check cell that runs: an answer cell that defines its own `check`
+# (one that passes everything) must not be the one the check cell calls.
+CHECKERS_BACK = "from httpserver.lab.checks import Case, CheckFailed, check, check_equal  # the grader's\n"
+
+
 def notebook_to_grade(instructor, submission):
     """The instructor's notebook with the student's answers in; and the checks the student broke.
 
@@ -106,6 +111,7 @@ def notebook_to_grade(instructor, submission):
                 broken[grade_id] = "deleted"
             elif not same_code(theirs[grade_id].source, cell.source):
                 broken[grade_id] = "edited"
+            cell.source = CHECKERS_BACK + cell.source
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     return graded, broken
