@@ -9,11 +9,14 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: lab solutions test serve bench student grade stages book clean distclean
 
+# pip's --quiet twice: errors only, so the set-up prints two lines when all is well.
 $(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,teach]"
-	touch $(STAMP)
+	@echo "Setting up $(VENV): the project, with the packages of the notebooks and tests (a minute or two)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet --quiet -e ".[test,teach]"
+	@touch $(STAMP)
+	@echo "$(VENV) is ready"
 
 lab: $(STAMP)  ## open your workspace: student copies, made once and never overwritten
 	$(BIN)/python -m httpserver.lab.workspace --notebooks notebooks --into workspace

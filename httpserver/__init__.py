@@ -4,6 +4,7 @@ The modules, in the order the chapters teach them:
 
     parser        bytes → request events (sans-I/O, RFC 9112)
     response      Response objects → bytes on the wire
+    pages         the HTML the server writes itself: error pages, listings
     connection    one connection's state: parser + handler + keep-alive
     app           the routes; static, files: what each route serves
     server        what every server model shares

@@ -1,12 +1,15 @@
 """The command line: `python -m httpserver`, like `python -m http.server`.
 
     python -m httpserver [--host 127.0.0.1] [--port 4221] [--root data/www]
-                         [--directory data/files] [--model thread]
-                         [--tls] [--certfile F --keyfile F] [--workers N] [--quiet]
+                         [--directory data/files] [--model MODEL]
+                         [--tls] [--ca-dir DIR] [--certfile F --keyfile F]
+                         [--keylog FILE] [--cache-control VALUE] [--workers N] [--quiet]
 
 Problems the user can fix (port in use, missing folder, unreadable
 certificate) end the program with one line on stderr and exit status 2, never a
-traceback. Ctrl-C stops the server cleanly.
+traceback. Ctrl-C stops the server cleanly and deletes what it wrote to the temporary
+folder; the local CA of `--tls` is kept in `--ca-dir`, so a browser told once to
+trust it keeps trusting the server after a restart.
 """
 
 import argparse
@@ -18,10 +21,11 @@ import threading
 import traceback
 
 from .accesslog import common_log_line
-from .background import DEFAULT_MODEL, MODELS, make_server
+from .app import DEFAULT_CACHE_CONTROL
+from .background import DEFAULT_MODEL, MODELS, TEMPORARY_PREFIX, make_server, remove_folder
 from .config import Limits
 from .listener import StartupError, adopt_listener
-from .tls import local_ca_files
+from .tls import default_ca_folder, local_ca_files
 from .workers import sharing_method, start_workers, stop_workers
 
 
@@ -36,9 +40,16 @@ def parse_arguments(argv):
     parser.add_argument("--model", choices=list(MODELS), default=DEFAULT_MODEL,
                         help=f"how connections are served (default: {DEFAULT_MODEL})")
     parser.add_argument("--tls", action="store_true",
-                        help="serve HTTPS; without --certfile, a local CA and certificate are made")
+                        help="serve HTTPS; without --certfile, with a certificate from a local CA")
+    parser.add_argument("--ca-dir", metavar="DIR",
+                        help=f"where the local CA of --tls is kept, made the first time; implies --tls "
+                             f"(default: {default_ca_folder()})")
     parser.add_argument("--certfile", help="PEM certificate chain for HTTPS (implies --tls)")
     parser.add_argument("--keyfile", help="PEM private key for --certfile")
+    parser.add_argument("--keylog", metavar="FILE",
+                        help="append TLS secrets to FILE, for Wireshark (default: $SSLKEYLOGFILE if set)")
+    parser.add_argument("--cache-control", default=DEFAULT_CACHE_CONTROL, metavar="VALUE",
+                        help=f"Cache-Control of files; '' sends none (default: {DEFAULT_CACHE_CONTROL})")
     parser.add_argument("--max-body", type=int, default=Limits.max_body, metavar="BYTES",
                         help=f"largest request body accepted (default: {Limits.max_body})")
     parser.add_argument("--workers", type=int, default=1, metavar="N",
@@ -73,36 +84,57 @@ def main(argv=None):
         workers = 1
     is_worker = arguments.reuse_port or arguments.listener_fd is not None
     certfile, keyfile, ca_file = arguments.certfile, arguments.keyfile, None
+    local_ca = (arguments.tls or arguments.ca_dir) and not (certfile or keyfile)
+    ca_folder = (arguments.ca_dir or default_ca_folder()) if local_ca else None
+    leaf_folder = None  # throw-away: the workers' certificate and its key
     try:
-        if workers > 1 and arguments.tls and not certfile:
-            # Every worker must present the same certificate: make it once, on disk.
-            certfile, keyfile, ca_file = local_ca_files(tempfile.mkdtemp(prefix="httpserver-ca-"))
+        if workers > 1 and local_ca:
+            # Every worker must present the same certificate: issue it once, on disk.
+            leaf_folder = tempfile.mkdtemp(prefix=TEMPORARY_PREFIX)
+            certfile, keyfile, ca_file = local_ca_files(ca_folder, leaf_folder)
+            ca_folder = None
         server = make_server(
             host=arguments.host, port=arguments.port, root=arguments.root,
             directory=arguments.directory, model=arguments.model, tls=arguments.tls,
-            certfile=certfile, keyfile=keyfile, max_body=arguments.max_body,
+            certfile=certfile, keyfile=keyfile, ca_folder=ca_folder, keylog=arguments.keylog,
+            cache_control=arguments.cache_control or None, max_body=arguments.max_body,
             reuse_port=(workers > 1 and sharing == "reuse-port") or arguments.reuse_port,
             listener=None if arguments.listener_fd is None else adopt_listener(arguments.listener_fd),
             access_log=None if arguments.quiet else log_access, error_log=log_error)
     except StartupError as error:
+        remove_folder(leaf_folder)
         print(f"httpserver: {error}", file=sys.stderr)
         return 2
+    except BaseException:
+        remove_folder(leaf_folder)
+        raise
     server.ca_file = server.ca_file or ca_file
     children = []
-    if workers > 1:
-        children = start_workers(arguments, server.address[1], workers - 1, certfile, keyfile,
-                                 listener=server.listener if sharing == "inherit" else None)
+    try:
+        if workers > 1:
+            children = start_workers(arguments, server.address[1], workers - 1, certfile, keyfile,
+                                     listener=server.listener if sharing == "inherit" else None)
+        if is_worker:  # the parent has said everything already
+            return serve_until_stopped(server, children)
+        print_welcome(server, workers)
+        return serve_until_stopped(server, children, announce=True)
+    finally:
+        # The children have stopped by now (serve_until_stopped waits for them):
+        # nobody needs the certificate files any more.
+        remove_folder(leaf_folder)
+        server.remove_temporary_files()
 
-    if is_worker:  # the parent has said everything already
-        return serve_until_stopped(server, children)
+
+def print_welcome(server, workers):
+    """Tell the person at the terminal where to go, and how to trust the CA."""
     processes = f"; {workers} processes" if workers > 1 else ""
     print(f"Serving {server.root} on {server.url}/ (model: {server.model}{processes}; files: {server.directory})",
           file=sys.stderr)
     if server.ca_file:
         print(f"HTTPS with a local CA. Trust it with: curl --cacert {server.ca_file} {server.url}/",
               file=sys.stderr)
+        print("(browsers: see \"HTTPS in a browser\" in README.md)", file=sys.stderr)
     print("Press Ctrl-C to stop.", file=sys.stderr, flush=True)
-    return serve_until_stopped(server, children, announce=True)
 
 
 def serve_until_stopped(server, children, announce=False):

@@ -1,7 +1,7 @@
 """What the server answers: one dispatch table from path and method to handler.
 
 Contract: `Application.handle(request)` returns a `Response` or raises
-`HTTPError`; it never sees a socket. Routes (DESIGN.md):
+`HTTPError`; it never sees a socket. Routes:
 
     GET  /echo/{text}      200 text/plain, the text
     GET  /user-agent       200 text/plain, the User-Agent
@@ -25,25 +25,39 @@ from .response import Response
 from .static import FileServer, StaticFiles
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS")
-TEXT = "text/plain"  # DESIGN.md: the seed's routes answer plain text
+# The CodeCrafters stages compare this exact value, so ASCII text keeps it; text
+# beyond ASCII names its charset, or a browser guesses (and shows "hÃ©llo").
+TEXT = "text/plain"
+TEXT_UTF8 = "text/plain; charset=utf-8"
+
+
+# RFC 9111 §5.2.2.4: "no-cache" lets a browser keep a file but not reuse it
+# without asking first (a cheap 304 when nothing changed). Without the field, a
+# browser guesses a freshness lifetime from Last-Modified (RFC 9111 §4.2.2) and
+# shows an edited stylesheet's old version for hours.
+DEFAULT_CACHE_CONTROL = "no-cache"
 
 
 class Application:
-    """The seed's routes, /files/ and static files, behind one dispatch table."""
+    """The seed's routes, /files/ and static files, behind one dispatch table.
 
-    def __init__(self, root, directory):
+    `cache_control`: the Cache-Control value sent with files (None: none).
+    """
+
+    def __init__(self, root, directory, cache_control=DEFAULT_CACHE_CONTROL):
         file_server = FileServer()
         self.static = StaticFiles(root, file_server)
         self.files = FileStore(directory, file_server)
+        self.cache_control = cache_control
         # (path, whole path or prefix, {method: handler(request, rest)})
         self.routes = [
             ("/echo/", "prefix", {"GET": self.echo}),
             ("/user-agent", "exact", {"GET": self.user_agent}),
-            ("/files/", "prefix", {"GET": self.files.read, "POST": self.files.write,
+            ("/files/", "prefix", {"GET": self.read_file, "POST": self.files.write,
                                    "PUT": self.files.write, "DELETE": self.files.delete}),
         ]
         self.uploads = self.routes[2][2]
-        self.fallback = {"GET": self.static.handle}
+        self.fallback = {"GET": self.static_file}
 
     def route(self, path):
         """The handler table for `path`, and the part of the path after the route."""
@@ -84,6 +98,18 @@ class Application:
                    if method in handlers or method == "OPTIONS" or (method == "HEAD" and "GET" in handlers)]
         return ", ".join(methods)
 
+    def static_file(self, request, path):
+        return self.with_cache_control(self.static.handle(request, path))
+
+    def read_file(self, request, name):
+        return self.with_cache_control(self.files.read(request, name))
+
+    def with_cache_control(self, response):
+        # RFC 9110 §15.4.5: a 304 repeats the Cache-Control its 200 would carry.
+        if self.cache_control and response.status in (200, 206, 304):
+            response.headers.append(("Cache-Control", self.cache_control))
+        return response
+
     def echo(self, request, text):
         try:
             decoded = unquote(text, errors="strict")
@@ -99,14 +125,16 @@ class Application:
 
 
 def plain_text(request, text):
-    """A text/plain response, gzip-compressed when the client accepts gzip.
+    """A text/plain response (UTF-8, named when not ASCII), gzip-compressed when
+    the client accepts gzip.
 
     Compressed whatever its size, as the CodeCrafters challenge expects of
     /echo; for a few bytes gzip's 20-byte frame makes the body larger.
     """
     body = text.encode("utf-8")
-    headers = [("Content-Type", TEXT), ("Vary", "Accept-Encoding")]
-    if mime.compressible(TEXT) and accepts_gzip(request.headers.get("accept-encoding")):
+    content_type = TEXT if text.isascii() else TEXT_UTF8
+    headers = [("Content-Type", content_type), ("Vary", "Accept-Encoding")]
+    if mime.compressible(content_type) and accepts_gzip(request.headers.get("accept-encoding")):
         body = gzip.compress(body, mtime=0)
         headers.append(("Content-Encoding", "gzip"))
     return Response(200, body, headers)

@@ -16,16 +16,18 @@ of a background server are kept in lists (`server.access_log`, `server.errors`).
 import importlib
 from collections import deque
 import os
+import shutil
 import tempfile
 import threading
+import weakref
 from dataclasses import replace
 from pathlib import Path
 
 from .accesslog import common_log_line
-from .app import Application
+from .app import DEFAULT_CACHE_CONTROL, Application
 from .config import Limits
 from .listener import StartupError, open_listener
-from .tls import context_from_files, local_ca_context
+from .tls import context_from_files, local_ca_context, write_key_log
 
 # model name → (module, class); imported when chosen
 MODELS = {
@@ -34,7 +36,11 @@ MODELS = {
     "pool": ("httpserver.pool", "PoolServer"),
     "select": ("httpserver.eventloop", "SelectServer"),
 }
-DEFAULT_MODEL = "thread"
+# The event loop: the fastest model in chapter 09, and one thread holds
+# thousands of idle connections where the others need a thread (or a pool
+# slot) for each. Chapter 05 explains the choice; everything that names the
+# default reads it from here.
+DEFAULT_MODEL = "select"
 REPOSITORY = Path(__file__).resolve().parent.parent
 
 
@@ -53,9 +59,16 @@ def server_class(model):
 
 def make_server(*, host="127.0.0.1", port=4221, root=None, directory=None, model=DEFAULT_MODEL,
                 tls=False, certfile=None, keyfile=None, limits=None, access_log=None,
-                error_log=None, ca_folder=None, reuse_port=False, listener=None, **limit_overrides):
-    """A listening server of `model`, configured from the command-line options
-    (`listener`: an already listening socket to serve instead of opening one)."""
+                error_log=None, ca_folder=None, keylog=None, cache_control=DEFAULT_CACHE_CONTROL,
+                reuse_port=False, listener=None, **limit_overrides):
+    """A listening server of `model`, configured from the command-line options.
+
+    `ca_folder`: where the local CA of `tls=True` is kept (default: a temporary
+    folder, removed when the server closes, and at exit at the latest);
+    `keylog`: a file for TLS secrets (default: $SSLKEYLOGFILE if set);
+    `cache_control`: the Cache-Control of files (None: none);
+    `listener`: an already listening socket to serve instead of opening one.
+    """
     root = root or default_folder("www")
     directory = directory or default_folder("files")
     if not os.path.isdir(root):
@@ -64,21 +77,45 @@ def make_server(*, host="127.0.0.1", port=4221, root=None, directory=None, model
         raise StartupError(f"--directory folder not found: {directory}")
     limits = replace(limits or Limits(), **limit_overrides)
     cls = server_class(model)
-    ssl_context = ca_file = None
+    ssl_context = ca_file = temporary = None
     if certfile or keyfile:
         if not certfile:
             raise StartupError("--keyfile needs --certfile as well")
         ssl_context = context_from_files(certfile, keyfile)
-    elif tls:
-        folder = ca_folder or tempfile.mkdtemp(prefix="httpserver-ca-")
-        ssl_context, ca_file = local_ca_context(folder)
-    if listener is None:
-        listener = open_listener(host, port, reuse_port=reuse_port)
-    server = cls(listener, Application(root, directory), limits=limits, ssl_context=ssl_context,
-                 access_log=access_log, error_log=error_log)
+    elif tls or ca_folder:
+        if ca_folder is None:
+            ca_folder = temporary = tempfile.mkdtemp(prefix=TEMPORARY_PREFIX)
+        try:
+            ssl_context, ca_file = local_ca_context(ca_folder)
+        except BaseException:
+            remove_folder(temporary)
+            raise
+    keylog = keylog or os.environ.get("SSLKEYLOGFILE")
+    if ssl_context is not None and keylog:
+        write_key_log(ssl_context, keylog)
+    try:
+        if listener is None:
+            listener = open_listener(host, port, reuse_port=reuse_port)
+    except BaseException:
+        remove_folder(temporary)
+        raise
+    server = cls(listener, Application(root, directory, cache_control), limits=limits,
+                 ssl_context=ssl_context, access_log=access_log, error_log=error_log)
     server.ca_file = ca_file
     server.root, server.directory = root, directory
+    # Calling server.remove_temporary_files() removes them now; otherwise this runs
+    # when the server is garbage-collected or the interpreter exits (Ctrl-C included).
+    server.remove_temporary_files = weakref.finalize(server, remove_folder, temporary)
     return server
+
+
+TEMPORARY_PREFIX = "httpserver-ca-"
+
+
+def remove_folder(folder):
+    """Delete a throw-away folder and what is in it (None: nothing to do)."""
+    if folder is not None:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 class BackgroundServer:
@@ -104,6 +141,7 @@ class BackgroundServer:
             self.thread.join(timeout=10)
         else:
             self.server.close()
+        self.server.remove_temporary_files()
 
     def __enter__(self):
         return self
@@ -119,7 +157,8 @@ def serve_in_background(*, port=0, log_access=True, **options):
     """Start a server on a free 127.0.0.1 port in a thread; see the module docstring.
 
     Options are those of `make_server`: root, directory, model, tls, certfile,
-    keyfile, limits, and any `Limits` field (e.g. head_timeout=1).
+    keyfile, ca_folder, keylog, cache_control, limits, and any `Limits` field
+    (e.g. head_timeout=1).
     """
     access_lines, errors = deque(maxlen=10_000), deque(maxlen=1_000)
 

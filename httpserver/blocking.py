@@ -20,6 +20,7 @@ import time
 from .outbox import send_all
 from .response import error_bytes
 from .server import BaseServer
+from .tls import send_close_notify
 
 RECEIVE_SIZE = 64 * 1024
 
@@ -34,12 +35,12 @@ def close_gracefully(sock, linger=1.0):
     kernel send RST, and the client may lose our response (RFC 9112 §9.6).
     """
     try:
-        if not isinstance(sock, ssl.SSLSocket):
-            sock.shutdown(socket.SHUT_WR)
-            sock.settimeout(linger)
-            deadline = time.monotonic() + linger
-            while time.monotonic() < deadline and sock.recv(RECEIVE_SIZE):
-                pass
+        send_close_notify(sock)  # over TLS, say goodbye in TLS first; shutdown() then drops TLS
+        sock.shutdown(socket.SHUT_WR)
+        sock.settimeout(linger)
+        deadline = time.monotonic() + linger
+        while time.monotonic() < deadline and sock.recv(RECEIVE_SIZE):
+            pass
     except OSError:
         pass
     finally:

@@ -103,7 +103,7 @@ class Connection:
                 event = self.parser.next_event()
             except HTTPError as error:
                 # The peer broke the protocol: answer once, then close (RFC 9112 §9.3).
-                self._fail(error_response(error), outgoing)
+                self._fail(error_response(error, self.request), outgoing)
                 break
             except Exception:  # a bug in the parser: the client still gets an answer
                 self._log_bug("parsing a request")
@@ -143,7 +143,7 @@ class Connection:
         if self.waiting_for == "idle":
             return []  # a quiet keep-alive connection just ends (RFC 9112 §9.5)
         error = HTTPError(408, f"request not received in time (waited for its {self.waiting_for})")
-        return self._send(self.request, error_response(error), close=True)
+        return self._send(self.request, error_response(error, self.request), close=True)
 
     def deadline(self, now):
         """When the current wait ends, as a time.monotonic() value (`now`: the
@@ -177,7 +177,7 @@ class Connection:
             try:
                 self.spool = make_spool(request) if make_spool else BodySpool()
             except HTTPError as error:  # e.g. an upload to a folder that does not exist
-                self._fail(error_response(error), outgoing)
+                self._fail(error_response(error, request), outgoing)
                 return
             request.spool = self.spool
         if request.expect_continue and not self.parser.buffer:
@@ -220,7 +220,7 @@ class Connection:
         try:
             self.spool.spill()
         except OSError as error:  # a full disk, say: refuse the upload, keep serving others
-            self.response = error_response(storage_error(error))
+            self.response = error_response(storage_error(error), self.request)
             self.close_after = True  # the rest of the body will not be read: framing is lost
 
     def _handle(self):
@@ -229,11 +229,11 @@ class Connection:
         try:
             response = self.app.handle(request)
         except HTTPError as error:
-            response = error_response(error)
+            response = error_response(error, request)
             self.close_after = error.close
         except Exception:
             self._log_bug(f"handling {request!r}")
-            response = text_response(500, "internal server error")
+            response = error_response(HTTPError(500, "internal server error"), request)
             self.close_after = True
         self.response = response
 

@@ -31,6 +31,7 @@ from .blocking import FAILED, PLAIN_HTTP, PLAIN_HTTP_ON_TLS_PORT, WANT_READ, WAN
 from .outbox import Outbox
 from .response import error_bytes
 from .server import BaseServer
+from .tls import send_close_notify
 
 READ, WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
 RECEIVE_SIZE = 64 * 1024
@@ -284,8 +285,9 @@ class SelectServer(BaseServer):
 
     def finish(self, client):
         """The last response has gone: half-close and drain, so it is not lost to RST."""
-        if client.tls or client.connection.parser.eof:
+        if client.connection.parser.eof:
             return self.close_client(client)
+        send_close_notify(client.sock)  # over TLS, say goodbye in TLS first; shutdown() then drops TLS
         try:
             client.sock.shutdown(socket.SHUT_WR)
         except OSError:

@@ -15,9 +15,10 @@ closed at once: we prefer a rare reset to unbounded waiting).
 
 import selectors
 import socket
-import ssl
 import threading
 import time
+
+from .tls import send_close_notify
 
 RECEIVE_SIZE = 64 * 1024
 
@@ -40,9 +41,9 @@ class Lingerer:
     def close_later(self, sock):
         """Half-close `sock` now; close it once the client has closed, or after `linger`."""
         try:
-            if isinstance(sock, ssl.SSLSocket):
-                sock.close()  # TLS cannot half-close: its closing is its own protocol
-                return
+            # Over TLS, our close_notify alert first (TLS's own way of closing);
+            # shutdown() then drops TLS, and the draining below reads raw bytes.
+            send_close_notify(sock)
             sock.setblocking(False)
             sock.shutdown(socket.SHUT_WR)
         except OSError:

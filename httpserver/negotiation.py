@@ -3,6 +3,7 @@
 - `accepts_gzip`: Accept-Encoding with q-values (RFC 9110 §12.5.3).
 - `parse_range`: a single byte range (RFC 9110 §14.1.2).
 - `etag_matches` / `not_modified_since`: conditional requests (RFC 9110 §13.1).
+- `preferred_type`: Accept with q-values, for error pages (RFC 9110 §12.5.1).
 """
 
 import functools
@@ -25,8 +26,25 @@ def _qvalue(params):
     return 1.0
 
 
+def remember_short(maxsize=256, longest=256):
+    """Like `functools.lru_cache`, for a function of one string a client chooses:
+    only values up to `longest` characters are remembered, so no client can fill
+    our memory with long keys (a header value may be 64 KiB)."""
+    def decorate(function):
+        remembered = functools.lru_cache(maxsize=maxsize)(function)
+
+        @functools.wraps(function)
+        def answer(value):
+            if value is not None and len(value) > longest:
+                return function(value)
+            return remembered(value)
+        answer.cache_info, answer.cache_clear = remembered.cache_info, remembered.cache_clear
+        return answer
+    return decorate
+
+
 # Clients send the same few Accept-Encoding values again and again.
-@functools.lru_cache(maxsize=256)
+@remember_short()
 def accepts_gzip(accept_encoding):
     """True when an Accept-Encoding value allows gzip (q > 0, named or by '*')."""
     if not accept_encoding:
@@ -93,3 +111,30 @@ def not_modified_since(if_modified_since, mtime):
     except (TypeError, ValueError, IndexError, OverflowError):
         return False  # an invalid date is ignored (RFC 9110 §13.1.3)
     return int(mtime) <= since
+
+
+def preferred_type(accept, offered):
+    """Which of the `offered` media types an Accept value ranks highest.
+
+    RFC 9110 §12.5.1: each type gets the q of the most specific range that
+    matches it (`text/html` over `text/*` over `*/*`). A tie, no Accept field,
+    or nothing acceptable goes to the first offered type. Parameters other than
+    q are ignored, a simplification that our two types never need. Not cached:
+    only errors ask.
+    """
+    if not accept:
+        return offered[0]
+    ranges = {}  # "type/subtype", "type/*" or "*/*" → q
+    for element in accept.split(","):
+        media_range, *params = element.split(";")
+        ranges[media_range.strip().lower()] = _qvalue(params)
+    best, best_q = offered[0], 0.0
+    for media_type in offered:
+        kind = media_type.split("/")[0]
+        for candidate in (media_type, kind + "/*", "*/*"):
+            if candidate in ranges:
+                q = ranges[candidate]
+                if q > best_q:
+                    best, best_q = media_type, q
+                break
+    return best

@@ -11,6 +11,9 @@ import time
 from email.utils import formatdate
 from http import HTTPStatus
 
+from .negotiation import preferred_type
+from .pages import HTML, error_page
+
 SERVER_NAME = "httpserver/0.1"
 
 # RFC 9110 §15: the reason phrase of every status, encoded once. The phrase is
@@ -82,8 +85,18 @@ def error_bytes(status, reason, headers=()):
     return encode_head(response, close=True) + response.body
 
 
-def error_response(error):
-    """The response for an `HTTPError`: its status, headers and reason as plain text."""
+# What an error can be written as, plain text first: it wins a tie, so curl
+# (Accept: */*) reads one line while a browser (Accept: text/html, …) gets a page.
+ERROR_TYPES = ("text/plain", "text/html")
+
+
+def error_response(error, request=None):
+    """The response for an `HTTPError`: its status, headers and reason, as a
+    small HTML page when the request's Accept field prefers HTML, else as plain
+    text. `request` is None when the error came before a request head was read."""
+    accept = request.headers.get("accept") if request is not None else None
+    if preferred_type(accept, ERROR_TYPES) == "text/html":
+        return Response(error.status, error_page(error.status, error.reason), error.headers, HTML)
     return text_response(error.status, f"{error.status} {error.reason}", error.headers)
 
 

@@ -10,17 +10,16 @@ file's size and modification time on every request; large ones leave as a
 
 import errno
 import gzip
-import html
 import os
 import threading
 from collections import OrderedDict
 from email.utils import formatdate
 from stat import S_ISDIR
-from urllib.parse import quote
 
 from . import mime
 from .errors import HTTPError
 from .negotiation import accepts_gzip, etag_matches, not_modified_since, parse_range
+from .pages import HTML, listing_page
 from .paths import CONTROL, resolve_with_stat
 from .response import FileBody, Response
 
@@ -227,13 +226,10 @@ def shown_name(name):
 
 
 def directory_listing(url_path, folder):
-    """A small HTML page linking every entry of `folder`, names escaped."""
+    """A page linking every entry of `folder` (see `pages.listing_page`)."""
     names = sorted(name + ("/" if os.path.isdir(os.path.join(folder, name)) else "")
                    for name in os.listdir(folder) if not name.startswith("."))
-    title = html.escape(f"Index of {shown_name(url_path)}")
-    items = "".join(f'<li><a href="{quote(name)}">{html.escape(shown_name(name))}</a></li>\n' for name in names)
-    page = f"<!doctype html>\n<meta charset=utf-8>\n<title>{title}</title>\n<h1>{title}</h1>\n<ul>\n{items}</ul>\n"
-    return Response(200, page.encode("utf-8"), [("Content-Type", "text/html; charset=utf-8")])
+    return Response(200, listing_page(url_path, names, shown_name), [("Content-Type", HTML)])
 
 
 class StaticFiles:

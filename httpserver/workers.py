@@ -40,9 +40,10 @@ def child_command(arguments, port, certfile, keyfile, listener_fd=None):
     with its own SO_REUSEPORT socket or (given `listener_fd`) the inherited one."""
     sharing = ["--reuse-port"] if listener_fd is None else ["--listener-fd", str(listener_fd)]
     command = [sys.executable, "-m", "httpserver", *sharing, "--host", arguments.host,
-               "--port", str(port), "--model", arguments.model, "--max-body", str(arguments.max_body)]
+               "--port", str(port), "--model", arguments.model, "--max-body", str(arguments.max_body),
+               "--cache-control", arguments.cache_control]
     for option, value in (("--root", arguments.root), ("--directory", arguments.directory),
-                          ("--certfile", certfile), ("--keyfile", keyfile)):
+                          ("--certfile", certfile), ("--keyfile", keyfile), ("--keylog", arguments.keylog)):
         if value:
             command += [option, value]
     if arguments.quiet:

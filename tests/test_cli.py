@@ -31,11 +31,12 @@ def free_port():
 class RunningServer:
     """`python -m httpserver` in a child process; stopped with Ctrl-C (SIGINT)."""
 
-    def __init__(self, *arguments):
+    def __init__(self, *arguments, env=None):
         self.port = free_port()
         self.process = subprocess.Popen(
             [PYTHON, "-m", "httpserver", "--port", str(self.port), *arguments],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPOSITORY)
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPOSITORY,
+            env=None if env is None else {**os.environ, **env})
         self.banner = ""
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:  # the banner's last line says it is ready
@@ -63,7 +64,8 @@ class RunningServer:
 def test_help_lists_every_option():
     result = run("--help")
     assert result.returncode == 0
-    for option in ("--host", "--port", "--root", "--directory", "--model", "--tls", "--certfile", "--keyfile", "--quiet"):
+    for option in ("--host", "--port", "--root", "--directory", "--model", "--tls", "--certfile", "--keyfile", "--quiet",
+                   "--ca-dir", "--keylog", "--cache-control"):
         assert option in result.stdout
 
 
@@ -117,8 +119,8 @@ def test_serves_logs_and_stops_on_ctrl_c(tmp_path):
 
 
 @pytest.mark.skipif(os.name == "nt", reason="SIGINT to a child is not Ctrl-C on Windows")
-def test_quiet_and_tls_from_the_command_line():
-    server = RunningServer("--tls", "--quiet", "--model", "select")
+def test_quiet_and_tls_from_the_command_line(tmp_path):
+    server = RunningServer("--tls", "--quiet", "--model", "select", "--ca-dir", str(tmp_path / "ca"))
     try:
         match = re.search(r"--cacert (\S+)", server.banner)
         assert match, server.banner

@@ -570,3 +570,14 @@ def test_no_redirect_is_protocol_relative(server, path):
 def test_gzip_untouched_by_the_budget(server):
     status, headers, body = request(server, "GET", "/echo/hello", headers={"Accept-Encoding": "gzip"})
     assert status == 200 and gzip.decompress(body) == b"hello"
+
+
+def test_long_header_values_are_not_remembered():
+    from httpserver import negotiation
+    assert negotiation.accepts_gzip("gzip;q=0.5, " + "x" * 10_000)  # answered, and right
+    negotiation.accepts_gzip.cache_clear()
+    for number in range(100):
+        negotiation.accepts_gzip("gzip, " + "y" * 300 + str(number))
+    assert negotiation.accepts_gzip.cache_info().currsize == 0  # a client's long values take no room
+    negotiation.accepts_gzip("gzip")
+    assert negotiation.accepts_gzip.cache_info().currsize == 1  # short ones are remembered

@@ -11,7 +11,8 @@ def test_show_source_prints_a_decorated_function_with_its_file(monkeypatch, caps
     show_source(negotiation.accepts_gzip)  # wrapped by functools.lru_cache
     shown = capsys.readouterr().out
     assert shown.startswith("# httpserver/negotiation.py\n")
-    assert "@functools.lru_cache" in shown and "def accepts_gzip(accept_encoding):" in shown
+    assert "@remember_short()" in shown and "def accepts_gzip(accept_encoding):" in shown
+    assert "coding.strip().lower()" in shown  # the function itself, not the cache's wrapper
 
 
 def test_show_source_can_show_some_lines_only(monkeypatch, capsys):

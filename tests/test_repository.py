@@ -86,3 +86,52 @@ def test_readme_starts_with_the_two_commands():
     readme = (REPOSITORY / "README.md").read_text(encoding="utf-8")
     first_commands = readme[:3000]
     assert "make lab" in first_commands and "make test" in first_commands
+
+
+# Files a reader of this repository does not have: developer notes kept elsewhere,
+# folders next to the checkout, and absolute paths of the machine it was written on.
+OUTSIDE_REFERENCES = re.compile(r"\bDESIGN\.md\b|\bSTYLE\.md\b|\.\./shared\b|(?<![\w.~-])/work/|/wt-\w")
+
+
+def tracked_text_files():
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPOSITORY, capture_output=True, text=True)
+    if tracked.returncode != 0:
+        pytest.skip("not a git checkout")
+    for name in tracked.stdout.splitlines():
+        path = REPOSITORY / name
+        if path.is_file() and path.suffix not in (".png", ".ico", ".pcap", ".gz"):
+            yield name, path.read_text(encoding="utf-8", errors="replace")
+
+
+def test_nothing_refers_to_files_outside_the_repository():
+    this_test = "tests/test_repository.py"  # the patterns themselves are here
+    found = [f"{name}: {match.group(0)!r}"
+             for name, text in tracked_text_files() if name != this_test
+             for match in OUTSIDE_REFERENCES.finditer(text)]
+    assert found == []
+
+
+def test_relative_links_in_markdown_lead_to_files_of_the_repository():
+    for name, text in tracked_text_files():
+        if not name.endswith(".md"):
+            continue
+        for target in re.findall(r"\]\(([^)#\s]+)", text):
+            if re.match(r"[a-z]+:", target):
+                continue  # https://..., mailto:...
+            resolved = ((REPOSITORY / name).parent / target).resolve()
+            assert resolved.is_relative_to(REPOSITORY.resolve()) and resolved.exists(), (name, target)
+
+
+def test_every_mention_of_the_default_model_is_the_one_in_the_code():
+    from httpserver.background import DEFAULT_MODEL, make_server
+    readme = (REPOSITORY / "README.md").read_text(encoding="utf-8")
+    marked = re.findall(r"`(?:--model )?(\w+)` \(default\)", readme)  # models table, benchmark table
+    assert len(marked) >= 2 and set(marked) == {DEFAULT_MODEL}, marked
+    help_text = subprocess.run([sys.executable, "-m", "httpserver", "--help"], capture_output=True,
+                               text=True, cwd=REPOSITORY, timeout=30).stdout
+    assert f"(default: {DEFAULT_MODEL})" in " ".join(help_text.split())
+    server = make_server(port=0)
+    try:
+        assert server.model == DEFAULT_MODEL
+    finally:
+        server.close()

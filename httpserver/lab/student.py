@@ -14,6 +14,12 @@ each to out_dir (default `build/student`), changed in three ways:
   instructor-only notes and cells go.
 - Outputs and execution counts are cleared.
 
+Every `*.py` file beside the notebooks (the learner's server, `my_server.py`) is
+copied the same way: each region becomes one line
+`raise NotImplementedError("not built yet (chapter 04, stage 04-files)")`,
+taking the words in parentheses from its BEGIN line, so the skeleton still runs
+and every missing part says where it is taught.
+
 A BEGIN without its END, an END without a BEGIN, or a BEGIN inside a region
 raises `SolutionMarkerError` naming the notebook and the cell index (counted
 from 0), and nothing is written. Nothing here runs the notebooks.
@@ -21,6 +27,7 @@ from 0), and nothing is written. Nothing here runs the notebooks.
 
 import argparse
 import copy
+import re
 import sys
 from pathlib import Path
 
@@ -38,6 +45,7 @@ class SolutionMarkerError(ValueError):
 def strip_solutions(source, placeholder=CODE_PLACEHOLDER, where="this cell"):
     """Replace each BEGIN...END SOLUTION region of `source` with `placeholder`.
 
+    `placeholder` is a string, or a function from the BEGIN line to the string.
     Returns the new source and the number of regions replaced.
     """
     kept = []
@@ -51,7 +59,7 @@ def strip_solutions(source, placeholder=CODE_PLACEHOLDER, where="this cell"):
                     % (where, BEGIN, number, END, begin_line))
             begin_line = number
             indent = line[:len(line) - len(line.lstrip())]
-            kept.append(indent + placeholder)
+            kept.append(indent + (placeholder(line) if callable(placeholder) else placeholder))
         elif line.strip().startswith(END):
             if begin_line is None:
                 raise SolutionMarkerError("%s: `%s` on line %d has no `%s` before it"
@@ -66,6 +74,23 @@ def strip_solutions(source, placeholder=CODE_PLACEHOLDER, where="this cell"):
         raise SolutionMarkerError("%s: `%s` on line %d has no `%s` after it"
                                   % (where, BEGIN, begin_line, END))
     return "".join(kept), regions
+
+
+def not_built_yet(begin_line):
+    """The skeleton's line for a region of a .py file: what is missing, and where it is taught."""
+    where = re.search(r"\((.*)\)", begin_line)
+    return 'raise NotImplementedError("not built yet%s")' % (" (%s)" % where.group(1) if where else "")
+
+
+def make_student_script(source, name="script"):
+    """The skeleton of a Python file: each region raises NotImplementedError("not built yet (...)").
+
+    Returns the new source and the number of parts removed; SyntaxError if the skeleton
+    would not even compile (a region that does not make up whole statements).
+    """
+    skeleton, parts = strip_solutions(source, not_built_yet, where=name)
+    compile(skeleton, name, "exec")
+    return skeleton, parts
 
 
 def is_hidden(cell):
@@ -115,6 +140,8 @@ def write_student_copies(notebooks_dir="notebooks", out_dir="build/student"):
     for path in sorted(notebooks_dir.glob("*.ipynb")):
         notebook = nbformat.read(str(path), as_version=4)
         copies.append((path.name,) + make_student_copy(notebook, name=str(path)))
+    scripts = [(path.name,) + make_student_script(path.read_text(encoding="utf-8"), name=str(path))
+               for path in sorted(notebooks_dir.glob("*.py"))]
 
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -123,6 +150,11 @@ def write_student_copies(notebooks_dir="notebooks", out_dir="build/student"):
         nbformat.write(student, str(target))
         print("wrote %s (%d answer%s removed, %d hidden cell%s dropped)"
               % (target, answers, "" if answers == 1 else "s", hidden, "" if hidden == 1 else "s"))
+        written.append(target)
+    for file_name, skeleton, parts in scripts:
+        target = out_dir / file_name
+        target.write_text(skeleton, encoding="utf-8")
+        print("wrote %s (%d part%s removed)" % (target, parts, "" if parts == 1 else "s"))
         written.append(target)
     if not written:
         print("no notebooks in %s" % notebooks_dir)
@@ -139,7 +171,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         write_student_copies(args.notebooks_dir, args.out_dir)
-    except (ValueError, OSError) as error:
+    except (ValueError, OSError, SyntaxError) as error:
         # Marker errors, a missing folder, a notebook that is not JSON: one line, no traceback.
         print("error: %s" % error, file=sys.stderr)
         return 1
