@@ -7,18 +7,22 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab test serve bench student stages book clean distclean
+.PHONY: lab solutions test serve bench student grade stages book clean distclean
 
 # pip's --quiet twice: errors only, so the set-up prints two lines when all is well.
 $(STAMP): pyproject.toml
 	@echo "Setting up $(VENV): the project, with the packages of the notebooks and tests (a minute or two)"
 	@$(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --quiet --upgrade pip
-	@$(BIN)/python -m pip install --quiet --quiet -e ".[test]"
+	@$(BIN)/python -m pip install --quiet --quiet -e ".[test,teach]"
 	@touch $(STAMP)
 	@echo "$(VENV) is ready"
 
-lab: $(STAMP)  ## open the chapters in JupyterLab
+lab: $(STAMP)  ## open your workspace: student copies, made once and never overwritten
+	$(BIN)/python -m httpserver.lab.workspace --notebooks notebooks --into workspace
+	$(BIN)/jupyter lab workspace/
+
+solutions: $(STAMP)  ## open the instructor's chapters, with every answer
 	$(BIN)/jupyter lab notebooks/
 
 test: $(STAMP)  ## every test, then every notebook (nbval)
@@ -30,8 +34,8 @@ serve: $(STAMP)  ## the server on the default site, http://127.0.0.1:4221/
 bench: $(STAMP)  ## load test every model against python -m http.server
 	$(BIN)/python -m httpserver.bench
 
-student: $(STAMP)  ## student copies of the notebooks in build/student/
-	$(BIN)/python -m httpserver.lab.student notebooks build/student
+student: $(STAMP)  ## student copies in build/student/ for handing out (never overwritten)
+	$(BIN)/python -m httpserver.lab.workspace --notebooks notebooks --into build/student
 
 $(VENV)/.book-installed: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[book]"
@@ -48,7 +52,11 @@ stages: $(STAMP)  ## every stage against notebooks/my_server.py (when present) a
 	@echo "== python -m httpserver"
 	$(BIN)/python -m httpserver.stages --cmd "python -m httpserver --port {port} --root {root} --directory {directory} --quiet"
 
-clean:
+grade: $(STAMP)  ## grade a class: make grade SUBMISSIONS=folder (one folder per student)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder"; exit 2; }
+	$(BIN)/python -m httpserver.lab.grade "$(SUBMISSIONS)" --out grades
+
+clean:  ## generated files only: workspace/ (the learner's work) and grades/ stay
 	rm -rf build .pytest_cache .hypothesis
 	find . -name __pycache__ -prune -not -path "./$(VENV)/*" -exec rm -rf {} +
 

@@ -183,3 +183,34 @@ def test_in_ipython_a_failed_check_prints_the_report_and_fails_the_cell():
                                encoding="utf-8", env=environment, timeout=50)
     assert completed.stdout.strip() == ("False '✗ not attempted yet: replace `raise NotImplementedError` "
                                         "in `answer` with your answer\\n'")
+
+
+class EqualToAnything:
+    """What a learner might return to pass any check by value."""
+
+    def __eq__(self, other):
+        return True
+
+    __hash__ = None
+
+
+def test_a_result_that_claims_to_equal_anything_does_not_pass():
+    from httpserver.lab.checks import CheckFailed, check, check_equal
+
+    with pytest.raises(CheckFailed):
+        check(lambda: EqualToAnything(), [Case((), b"GET / HTTP/1.1\r\n\r\n")])
+    with pytest.raises(CheckFailed):
+        check(lambda: [EqualToAnything()], [Case((), [1])])
+    with pytest.raises(CheckFailed):
+        check_equal(EqualToAnything(), {"host": ["x"]})
+
+
+def test_plain_values_still_compare_as_python_does():
+    from collections import namedtuple
+
+    from httpserver.lab.checks import check
+
+    Point = namedtuple("Point", "x y")
+    check(lambda: 15.0, [Case((), 15)])                    # a float equal to an int
+    check(lambda: {"a": [1, (2, b"x")]}, [Case((), {"a": [1, (2, b"x")]})])
+    check(lambda: Point(1, 2), [Case((), Point(1, 2))])     # the chapter's own type

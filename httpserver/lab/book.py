@@ -127,7 +127,7 @@ def render(notebook, stem: str, out: Path) -> List[str]:
         index = int(re.search(r"output_(\d+)_\d+\.", name).group(1))
         alt = html.escape(figure_description(notebook.cells[index].source), quote=True)
         tag = re.compile(r'<img\b[^>]*\bsrc="%s"[^>]*>' % re.escape(name))
-        body = tag.sub(lambda match: re.sub(r'\balt="[^"]*"', lambda _: f'alt="{alt}"', match.group(0)), body)
+        body = tag.sub(lambda match: re.sub(r'\balt="[^"]*"', lambda _: f'alt="{alt}"', match.group(0)), body)  # noqa: B023 (called at once)
     (out / f"{stem}.html").write_text(body, encoding="utf-8")
     return figures
 

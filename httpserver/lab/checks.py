@@ -19,6 +19,7 @@ A case expects one of three things:
 for one-off checks of a value rather than a function.
 """
 
+import dataclasses
 import sys
 import traceback
 from dataclasses import dataclass, field
@@ -116,6 +117,39 @@ def _expects(case, error):
     return case.raises is not None and isinstance(error, case.raises)
 
 
+# Values whose == means what it says. An answer's own class could define __eq__ to
+# answer True to anything, and `expected == result` would then ask it (Python tries the
+# reflected __eq__ when the built-in one does not know the other type).
+PLAIN_TYPES = (type(None), bool, int, float, complex, str, bytes, bytearray)
+BUILT_IN_EQUALITY = (tuple.__eq__, list.__eq__, set.__eq__, frozenset.__eq__, dict.__eq__)
+
+
+def is_plain(value, depth=0):
+    """True for built-in values, and built-in containers (namedtuples too) of them, all the way down."""
+    if type(value) in PLAIN_TYPES:
+        return True
+    if depth > 20 or type(value).__eq__ not in BUILT_IN_EQUALITY:
+        return False
+    parts = [part for pair in value.items() for part in pair] if isinstance(value, dict) else value
+    return all(is_plain(part, depth + 1) for part in parts)
+
+
+def same_value(result, expected):
+    """result == expected, without trusting an answer's own __eq__.
+
+    Anything but plain data must be of the very type expected (a dataclass of the
+    chapter, say) and hold plain fields, so that the comparison is the chapter's.
+    """
+    if is_plain(result):
+        return result == expected
+    if type(result) is not type(expected) or type(result).__eq__ in BUILT_IN_EQUALITY:
+        return False
+    if dataclasses.is_dataclass(result):
+        return all(is_plain(getattr(result, field.name)) for field in dataclasses.fields(result)) \
+            and result == expected
+    return result == expected
+
+
 def run_case(function, case):
     """Run one case; return None when it passes, else the words saying what went wrong.
 
@@ -147,7 +181,7 @@ def run_case(function, case):
             return _report(call, case, "it returned %s, which the test could not use (%s)"
                            % (short_repr(result), describe_exception(error)))
         return _report(call, case, "it returned %s" % short_repr(result))
-    if result == case.expected:
+    if same_value(result, case.expected):
         return None
     return _report(call, case, "it returned %s" % short_repr(result))
 
@@ -178,7 +212,7 @@ def check(function, cases):
 
 def check_equal(value, expected, explain=""):
     """Check one value against the expected one; print a ✓ line, or raise CheckFailed."""
-    if value == expected:
+    if same_value(value, expected):
         print("✓ %s, as expected" % short_repr(value, limit=60))
         return
     raise CheckFailed("the value is not the expected one\n" + _lines(
