@@ -286,17 +286,34 @@ def plot_measurements(results, ax=None):
     return ax.figure
 
 
+# The client of profile_my_server runs in a process of its own: since Python 3.12
+# cProfile records every thread of its process, and the client's own calls would
+# be mixed into the server's profile.
+_PROFILE_CLIENT = """
+import http.client, sys
+port, requests, target = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+answered = 0
+for _ in range(requests):
+    connection.request("GET", target)
+    connection.getresponse().read()
+    answered += 1
+connection.close()
+print(answered)
+"""
+
+
 def profile_my_server(path=None, site=None, requests=2000, target="/echo/profile"):
     """pstats.Stats of my_server's handle_connection serving `requests` keep-alive requests.
 
-    The server side runs in this thread under cProfile, on one end of a socket
-    pair; a client thread sends the requests with http.client on the other end.
+    The server side runs in this thread under cProfile, on a connection accepted
+    here; the client is another process that sends the requests with http.client.
     """
     import cProfile
-    import http.client
     import pstats
     import socket
-    import threading
+    import subprocess
+    import sys
 
     from httpserver.background import default_folder
 
@@ -304,29 +321,25 @@ def profile_my_server(path=None, site=None, requests=2000, target="/echo/profile
     my_server = load_my_server(path)
     site = str(site or default_folder("www"))
     config = my_server.Config(site, site)
-    server_side, client_side = socket.socketpair()
-    answered = []
-
-    def client():
-        connection = http.client.HTTPConnection("localhost")
-        connection.sock = client_side  # already connected: to our socket pair
-        try:
-            for _ in range(requests):
-                connection.request("GET", target)
-                answered.append(connection.getresponse().read())
-        finally:
-            client_side.close()
-
-    thread = threading.Thread(target=client, name="profile-client", daemon=True)
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        client = subprocess.Popen([sys.executable, "-c", _PROFILE_CLIENT, str(port), str(requests), target],
+                                  stdout=subprocess.PIPE, text=True)
+        listener.settimeout(30)
+        server_side, _ = listener.accept()
     profiler = cProfile.Profile()
-    thread.start()
     profiler.enable()
     try:
         my_server.handle_connection(server_side, config)
     finally:
         profiler.disable()
         server_side.close()
-        thread.join(timeout=10)
-    if len(answered) != requests:
-        raise CheckFailed("my_server answered %d of %d requests while profiled" % (len(answered), requests))
+        try:
+            output, _ = client.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            client.kill()
+            output, _ = client.communicate()
+    answered = int(output.strip() or 0)
+    if answered != requests:
+        raise CheckFailed("my_server answered %d of %d requests while profiled" % (answered, requests))
     return pstats.Stats(profiler)
