@@ -56,9 +56,10 @@ CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".txt": "text/plain; chars
 class HTTPError(Exception):
     """Something about the request that we answer with an error status."""
 
-    def __init__(self, status, explanation, close=False):
+    def __init__(self, status, explanation, close=False, fields=()):
         super().__init__(explanation)
         self.status, self.explanation, self.close = status, explanation, close
+        self.fields = list(fields)  # header fields the answer needs, e.g. Allow with a 405
 
 
 @dataclass
@@ -392,7 +393,7 @@ def files(request, name, directory):
             raise HTTPError(404, "no such file")
         os.remove(path)
         return Answer(204, content_type=None)
-    raise HTTPError(405, "not a method for files", close=False)
+    raise HTTPError(405, "not a method for files", fields=[("Allow", "GET, HEAD, POST, PUT, DELETE")])
     ### END SOLUTION
 
 
@@ -400,7 +401,7 @@ def static_file(request, path, root):
     """Any other path: the file under --root (/ and folders: their index.html)."""
     ### BEGIN SOLUTION (chapter 04, stage 04-static)
     if request.method not in ("GET", "HEAD"):
-        raise HTTPError(405, "static files are read-only")
+        raise HTTPError(405, "static files are read-only", fields=[("Allow", "GET, HEAD")])
     try:
         path = safe_join(root, path)
     except (ValueError, UnicodeDecodeError):
@@ -553,9 +554,10 @@ def encode_answer(request, answer, close):
     ### END SOLUTION
 
 
-def error_answer(status, explanation):
-    """An error's Answer: the status and a line of text saying why."""
-    return Answer(status, ("%d %s: %s\n" % (status, HTTPStatus(status).phrase, explanation)).encode())
+def error_answer(status, explanation, fields=()):
+    """An error's Answer: the status and a line of text saying why (and any fields it needs)."""
+    text = "%d %s: %s\n" % (status, HTTPStatus(status).phrase, explanation)
+    return Answer(status, text.encode(), fields=list(fields))
 
 
 def respond(request, config):
@@ -563,7 +565,7 @@ def respond(request, config):
     try:
         return route(request, config), False
     except HTTPError as error:
-        return error_answer(error.status, error.explanation), error.close
+        return error_answer(error.status, error.explanation, error.fields), error.close
     except NotImplementedError as error:
         # A part of this file not written yet: say which, and keep serving.
         return error_answer(500, str(error) or "not built yet"), False

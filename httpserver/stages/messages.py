@@ -153,8 +153,8 @@ def date(context):
         expect_date(response, client, expected)
 
 
-@stage("03-errors", "errors are complete responses: 404, and a 4xx or 501 for an unknown method",
-       "RFC 9110 §15 (status codes), §9.1 (501 for an unknown method) and §6.6.1 (Date)")
+@stage("03-errors", "errors are complete responses: 404, a 4xx or 501 for an unknown method, Allow with 405",
+       "RFC 9110 §15 (status codes), §9.1 (501 for an unknown method), §15.5.6 (405 with Allow) and §6.6.1 (Date)")
 def error_responses(context):
     # Any client error, or 501, for the unknown method: 501 is what RFC 9110 §9.1
     # advises, but a 404 or 405 is no lie, while a 2xx would be.
@@ -162,13 +162,20 @@ def error_responses(context):
     cases = [("GET", "/no/such/page-e", (404,), "404", "Answer 404 Not Found when no route and no file match."),
              ("BREW", "/echo/coffee", method_statuses, "501 (or a 4xx)",
               "A method the server does not implement gets 501 Not Implemented (405 if the path "
-              "allows other methods).")]
+              "allows other methods)."),
+             ("DELETE", "/echo/coffee", method_statuses, "405 (or another 4xx)",
+              "DELETE is a method servers know, and /echo/ does not take it: 405 Method Not Allowed.")]
     for method, target, statuses, wanted, hint in cases:
         expected = f"status {wanted}, a Content-Length and a Date"
         client, response = context.request(target, method=method, expected=expected, keep_open=True)
         expect_status(response, statuses, client, expected, hint=hint)
         expect_framed(response, client, expected)
         expect_date(response, client, expected)
+        if response.status == 405 and response.field("allow") is None:
+            fail("a 405 without an Allow field", expected="405 with Allow: the methods this path takes",
+                 client=client, rule="RFC 9110 §15.5.6 (a 405 MUST carry Allow)",
+                 hint="Send the methods the path does take, e.g. \"Allow: GET, HEAD\\r\\n\"; "
+                      "a 405 raised as an error needs its fields carried to the response too.")
         extra = client.extra_bytes(0.1)
         if extra:
             fail(f"{len(extra)} bytes came after the body that Content-Length announced",

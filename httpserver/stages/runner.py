@@ -68,6 +68,10 @@ class Report:
     def __str__(self):
         return self.summary()
 
+    def __repr__(self):  # what a notebook shows when a cell ends with a report: one line
+        passed = sum(result.status == PASSED for result in self.results)
+        return f"<Report: {passed} of {len(self.results)} stages passed>"
+
 
 def select_stages(upto=None, names=None):
     """The stages to run, in order: up to chapter `upto`, or those named
