@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 from . import mime
 from .errors import HTTPError
-from .body import BodySpool
+from .body import DiscardedBody
 from .files import FileStore
 from .negotiation import accepts_gzip
 from .response import Response
@@ -86,11 +86,19 @@ class Application:
     def body_spool(self, request):
         """Where the body of `request` waits for its handler (the connection asks
         when the head arrives): an upload to /files/ goes straight to a hidden file
-        beside its final name; any other body to a plain `BodySpool`."""
+        beside its final name. A body for a route that does not take the method is
+        refused now, before it is read; one that no handler reads is dropped as it
+        arrives."""
+        if request.method not in METHODS:
+            raise HTTPError(501, f"method {request.method} is not implemented")
         handlers, rest = self.route(request.path)
+        if request.method not in handlers and request.method not in ("HEAD", "OPTIONS"):
+            allowed = self.allowed_methods(handlers)
+            raise HTTPError(405, f"{request.method} is not allowed here; allowed: {allowed}",
+                            headers=[("Allow", allowed)])
         if handlers is self.uploads and request.method in ("POST", "PUT"):
             return self.files.spool_for(rest)
-        return BodySpool()
+        return DiscardedBody()  # GET, HEAD, OPTIONS, DELETE: our handlers read no body
 
     @staticmethod
     def allowed_methods(handlers):

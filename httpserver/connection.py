@@ -10,8 +10,9 @@ where errors, ours included, turn into responses.
 
 Three rules keep what one client can cost us bounded:
 
-- Back-pressure. `receive` stops answering once `limits.output_budget` bytes of
-  responses (or one open file) are waiting to be sent. The model sends them,
+- Back-pressure, and turns. `receive` stops answering once `limits.output_budget`
+  bytes of responses (or one open file), or ANSWERS_PER_TURN answers, are waiting
+  to be sent. The model sends them,
   then calls `process()` for the requests still buffered, and reads from the
   socket only when that returns nothing: a client that pipelines thousands of
   requests and never reads holds one budget of our memory, not thousands.
@@ -37,6 +38,7 @@ from .parser import (
 )
 from .response import CONTINUE, FileBody, encode_head, error_response, text_response
 
+ANSWERS_PER_TURN = 8  # pipelined requests answered before another client gets a turn
 JOIN_LIMIT = 16 * 1024  # bodies up to this size leave in one piece with their head
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")  # handlers that only read (RFC 9110 §9.2.1)
 
@@ -58,6 +60,7 @@ class Connection:
         self.closing = False
         self.requests_served = 0
         self.work = None  # a step the model must run (it may block), then call process()
+        self.stalled = False  # process() stopped for want of bytes; receive() clears it
         self.clock = time.monotonic  # replaceable, so a chapter can replay time
         # Per-request state, reset when each request head arrives.
         self.request = None
@@ -85,13 +88,14 @@ class Connection:
         if self.head_started is None and data:
             self.head_started = self.clock()
         self.parser.receive_data(data)
+        self.stalled = False
         return self.process()
 
     @property
     def has_more(self):
         """True when `process()` may give more answers without new bytes: requests
         (or a computed answer) are waiting. Models ask before calling it."""
-        return self.response is not None or self.parser.has_more
+        return self.response is not None or (not self.stalled and self.parser.has_more)
 
     def process(self):
         """Answer the requests buffered so far, until the output budget is spent,
@@ -100,9 +104,11 @@ class Connection:
             raise RuntimeError("process() called before the pending work was run")
         outgoing = []
         budget = self.output_budget
-        while not self.closing and self.work is None and budget > 0:
+        turns = ANSWERS_PER_TURN  # however small the answers: others are waiting too
+        while not self.closing and self.work is None and budget > 0 and turns:
             if self.response is not None:  # a request's answer is ready: send it
                 budget -= self._answer(outgoing)
+                turns -= 1
                 continue
             try:
                 event = self.parser.next_event()
@@ -115,6 +121,7 @@ class Connection:
                 self._fail(text_response(500, "internal server error"), outgoing)
                 break
             if event is NEED_DATA or event is PAUSED:
+                self.stalled = True
                 break
             elif event is CONNECTION_CLOSED:
                 self.closing = True

@@ -20,6 +20,7 @@ thread's stack, so an idle connection costs a few hundred bytes, not a thread.
 - At most `limits.max_connections` at once; beyond that a client gets 503.
 """
 
+import collections
 import queue
 import selectors
 import socket
@@ -44,7 +45,7 @@ class Client:
     """One connection's state in the loop: socket, protocol, output not yet sent."""
 
     __slots__ = ("sock", "connection", "outbox", "deadline", "last_activity", "handshaking",
-                 "tls", "draining", "events", "busy")
+                 "tls", "draining", "events", "busy", "waiting_turn")
 
     def __init__(self, sock, connection, deadline, handshaking):
         self.sock = sock
@@ -59,6 +60,7 @@ class Client:
         self.draining = False  # response sent, write side shut: read until EOF
         self.events = READ  # what the selector watches for; 0 while not registered
         self.busy = False  # a helper thread is doing this connection's disk work
+        self.waiting_turn = False  # in `runnable`: requests buffered, answered on its turn
 
 
 class SelectServer(BaseServer):
@@ -74,6 +76,7 @@ class SelectServer(BaseServer):
         self.tasks = queue.SimpleQueue()  # loop → disk helpers: (client, work)
         self.done = queue.SimpleQueue()  # disk helpers → loop: clients to resume
         self.helpers = []
+        self.runnable = collections.deque()  # clients with requests buffered: each gets a turn
 
     def serve_forever(self):
         selector = self.selector
@@ -81,9 +84,9 @@ class SelectServer(BaseServer):
         next_sweep = time.monotonic() + SWEEP_INTERVAL
         try:
             while not self._stopping.is_set():
-                timeout = SWEEP_INTERVAL
+                timeout = 0 if self.runnable else SWEEP_INTERVAL
                 if self.accept_paused_until or not self._listener_watched:
-                    timeout = self.watch_listener(selector, SWEEP_INTERVAL)
+                    timeout = self.watch_listener(selector, timeout)
                 for key, mask in selector.select(timeout):
                     client = key.data
                     if client is None:
@@ -98,6 +101,11 @@ class SelectServer(BaseServer):
                                 self.flush(client)
                         except Exception:  # a bug of ours: it costs this client only
                             self.fault(client)
+                for _ in range(len(self.runnable)):  # one turn each for clients with requests waiting
+                    client = self.runnable.popleft()
+                    client.waiting_turn = False
+                    if client in self.clients:
+                        self.guarded(self.take_turn, client)
                 now = time.monotonic()
                 if now >= next_sweep:
                     self.sweep(now)
@@ -223,14 +231,18 @@ class SelectServer(BaseServer):
                 return self.hand_to_helper(client)
             if not connection.has_more:
                 break
-            more = connection.process()
-            if not more:
-                if connection.work is not None:
-                    return self.hand_to_helper(client)
-                break
-            client.outbox.extend(more)
+            # More requests are buffered: answer them on a later turn, after the
+            # other clients ready now, and read nothing more from this one meanwhile.
+            self.unwatch(client)
+            client.waiting_turn = True
+            return self.runnable.append(client)
         client.deadline = None
         self.want(client, READ)
+
+    def take_turn(self, client):
+        """Answer some of a client's buffered requests (see `flush`)."""
+        client.outbox.extend(client.connection.process())
+        self.flush(client)
 
     # -- disk work, off the loop ------------------------------------------------
 
@@ -310,7 +322,7 @@ class SelectServer(BaseServer):
     def sweep(self, now):
         """Close or answer (408) every connection whose deadline has passed."""
         expired = [client for client in self.clients
-                   if not client.busy and (client.deadline if client.deadline is not None
+                   if not client.busy and not client.waiting_turn and (client.deadline if client.deadline is not None
                                            else client.connection.deadline(client.last_activity)) <= now]
         for client in expired:
             if client.handshaking or client.draining or client.outbox:

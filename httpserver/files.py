@@ -35,6 +35,7 @@ class FileStore:
 
     def read(self, request, name):
         """GET and HEAD: the file's bytes, as application/octet-stream."""
+        self._refuse_hidden(name)
         path, status = resolve_with_stat(self.directory, name)
         if status is None:
             status = stat_or_error(path)
@@ -98,7 +99,15 @@ class FileStore:
             raise HTTPError(404, "the folder for that file does not exist", close=False)
         return path, folder
 
+    @staticmethod
+    def _refuse_hidden(name):
+        # A name starting with "." would be stored but never listed, and ".upload-"
+        # is what our own unfinished uploads are called: neither is a client's.
+        if any(segment.startswith(".") for segment in name.split("/")):
+            raise HTTPError(400, "names starting with '.' are not allowed in /files/", close=False)
+
     def _target(self, name):
+        self._refuse_hidden(name)
         path = resolve(self.directory, name)
         if path == real_folder(self.directory):
             raise HTTPError(405, "name a file: /files/{name}", close=False,

@@ -162,6 +162,9 @@ class PoolServer(BaseServer):
         if client.outbox:  # parked for room to write: go on sending
             return self.flush(client)
         sock, connection = client.sock, client.connection
+        if connection.has_more:  # requests already buffered: answer them before reading more
+            client.outbox.extend(connection.process())
+            return self.flush(client)
         try:
             data = sock.recv(RECEIVE_SIZE)
             while isinstance(sock, ssl.SSLSocket) and sock.pending():
@@ -191,10 +194,9 @@ class PoolServer(BaseServer):
             if connection.closing:
                 # A peer that has closed already needs no lingering.
                 return self.drop(client, gently=not connection.parser.eof)
-            more = connection.process() if connection.has_more else None
-            if not more:
-                break
-            client.outbox.extend(more)
+            if connection.has_more:  # more requests buffered: back of the queue, others first
+                return self.ready.put(client)
+            break
         now = time.monotonic()
         if client.outbox:
             client.deadline = now + self.limits.body_timeout  # the client must read within this

@@ -236,16 +236,37 @@ def shown_name(name):
 MAX_LISTED = 500  # entries on one listing page: about 1 MiB at most, whatever is in the folder
 
 
+_listings = OrderedDict()  # (folder, url_path) → (the folder's mtime, the page): a few, recent
+_listings_lock = threading.Lock()  # the thread and pool models list folders from several threads
+MAX_LISTINGS = 8
+
+
 def directory_listing(url_path, folder):
     """A page linking the entries of `folder` (see `pages.listing_page`): the
     first MAX_LISTED by name, so a folder of 10,000 long names cannot make one
-    answer tens of megabytes (held once per client that does not read it)."""
+    answer tens of megabytes (held once per client that does not read it). The
+    page is remembered until the folder changes (its mtime does when an entry
+    is added, removed or renamed): a client asking for it again and again
+    costs one stat each time, not a new page."""
+    key, changed = (folder, url_path), os.stat(folder).st_mtime_ns
+    with _listings_lock:
+        known = _listings.get(key)
+    if known is None or known[0] != changed:
+        known = (changed, _listing_body(url_path, folder))
+        with _listings_lock:
+            _listings[key] = known
+            _listings.move_to_end(key)
+            if len(_listings) > MAX_LISTINGS:
+                _listings.popitem(last=False)
+    return Response(200, known[1], [("Content-Type", HTML)])
+
+
+def _listing_body(url_path, folder):
     with os.scandir(folder) as entries:  # the kind of each entry comes with its name: no stat each
         visible = [entry for entry in entries if not entry.name.startswith(".")]
     visible.sort(key=lambda entry: entry.name)
     names = [entry.name + ("/" if entry.is_dir() else "") for entry in visible[:MAX_LISTED]]
-    page = listing_page(url_path, names, shown_name, not_listed=len(visible) - len(names))
-    return Response(200, page, [("Content-Type", HTML)])
+    return listing_page(url_path, names, shown_name, not_listed=len(visible) - len(names))
 
 
 class StaticFiles:

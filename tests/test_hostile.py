@@ -687,3 +687,49 @@ def test_out_of_descriptors_opening_a_file_is_a_503(monkeypatch, server):
     status, headers, _ = request(server, "GET", "/about.txt")
     assert status == 503 and headers["Retry-After"]
     assert not [line for line in server.errors if "Traceback" in line]
+
+
+# -- found by the attacker's second run ----------------------------------------------------
+
+
+@pytest.mark.parametrize("model", CONCURRENT_MODELS)
+def test_a_client_with_many_pipelined_requests_takes_turns_with_others(make_server, model):
+    server = make_server(model=model)
+    hog = socket.create_connection((server.host, server.port))
+    try:
+        hog.sendall(b"HEAD /files/ HTTP/1.1\r\nHost: a\r\n\r\n" * 3000)  # and never reads
+        time.sleep(0.2)
+        start = time.monotonic()
+        assert still_serving(server)
+        waited = time.monotonic() - start
+    finally:
+        hog.close()
+    assert waited < 1.0, f"another client waited {waited:.2f} s behind one pipelining client"
+
+
+def test_a_body_sent_a_byte_at_a_time_costs_no_object_per_byte():
+    from httpserver.body import BodySpool
+    spool = BodySpool()
+    for _ in range(100_000):
+        spool.write(b"x")
+    assert len(spool.pieces) < 10 and spool.held == 100_000
+    assert spool.read() == b"x" * 100_000
+    spool.discard()
+
+
+@pytest.mark.parametrize("target", ["/echo/x", "/about.txt", "/user-agent"])
+def test_a_body_for_a_route_that_takes_none_is_refused_before_it_is_read(make_server, model, target):
+    server = make_server(model=model)
+    with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        sock.sendall(f"POST {target} HTTP/1.1\r\nHost: a\r\nContent-Length: 60000000\r\n\r\n".encode())
+        answer = sock.recv(1000)  # at once, with no body byte sent
+    assert answer.startswith(b"HTTP/1.1 405 ") and b"Allow: " in answer
+
+
+@pytest.mark.parametrize("name", [".hidden", ".upload-x.part", "sub/.git"])
+def test_names_starting_with_a_dot_are_not_stored_in_files(server, site, name):
+    _, directory = site
+    status, _, _ = request(server, "PUT", "/files/" + name, body=b"x")
+    assert status == 400
+    assert sorted(os.listdir(directory)) == ["sample.txt"]
+    assert request(server, "GET", "/files/" + name)[0] == 400
