@@ -56,7 +56,9 @@ class Connection:
         self.error_log = error_log  # callable(text) or None
         self.offload = offload  # True: leave disk work in `work` for the model
         self.parser = RequestParser(limits)
-        self.output_budget = limits.output_budget or float("inf")  # 0: no back-pressure (to show why)
+        # output_budget=0 turns back-pressure off, turns included (chapter 08 shows why we need it).
+        self.output_budget = limits.output_budget or float("inf")
+        self.answers_per_turn = ANSWERS_PER_TURN if limits.output_budget else float("inf")
         self.closing = False
         self.requests_served = 0
         self.work = None  # a step the model must run (it may block), then call process()
@@ -104,7 +106,7 @@ class Connection:
             raise RuntimeError("process() called before the pending work was run")
         outgoing = []
         budget = self.output_budget
-        turns = ANSWERS_PER_TURN  # however small the answers: others are waiting too
+        turns = self.answers_per_turn  # however small the answers: others are waiting too
         while not self.closing and self.work is None and budget > 0 and turns:
             if self.response is not None:  # a request's answer is ready: send it
                 budget -= self._answer(outgoing)

@@ -16,15 +16,15 @@ import stat
 from urllib.parse import unquote
 
 from .errors import HTTPError
-from .memo import remember_short
 
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # C0 controls, DEL and C1 controls
 MAX_NAME = 255  # bytes in one file name: the limit of most file systems (NAME_MAX)
 
 
 # Pure, and asked again and again for the same few paths: worth remembering.
-# (A bad path raises each time; only answers are kept.)
-@remember_short()
+# (A bad path raises each time; only answers are kept.) A path is at most a
+# request line, 8 KiB, so the cache holds a few MiB at worst, whatever clients send.
+@functools.lru_cache(maxsize=256)
 def decode_segments(url_path):
     """The percent-decoded segments of `url_path`, each checked on its own (a tuple)."""
     segments = []
