@@ -140,6 +140,8 @@ class Connection:
                     self.work = self._as_work(self._handle)  # it may store a body: not on the loop
                 else:
                     self._handle()
+                    budget -= self._answer(outgoing)  # at once: one trip round the loop fewer
+                    turns -= 1
         return outgoing
 
     def close(self):

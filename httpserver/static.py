@@ -156,8 +156,9 @@ class FileServer:
     def _respond(self, request, entry, content_type):
         headers = request.headers
         range_header = headers.get("range") if request.method == "GET" else None
-        use_gzip = (range_header is None and mime.compressible(content_type)
-                    and accepts_gzip(headers.get("accept-encoding")))
+        accept_encoding = headers.get("accept-encoding")
+        use_gzip = (accept_encoding is not None and range_header is None
+                    and mime.compressible(content_type) and accepts_gzip(accept_encoding))
         fields = entry.fields(content_type, use_gzip, self.cache_control)
         etag = fields[2][1]
         if self._not_modified(request, [entry.etag, etag], entry.mtime_ns / 1e9):
