@@ -10,10 +10,10 @@ alive, reads pipelined requests, decodes chunked bodies, gzips text for clients
 that accept it, serves each connection in its own thread, speaks TLS, and refuses
 what a hostile client might send (too long, too slow, ambiguous).
 
-Only the standard library (and trustme, for --tls). The parts you write are
-marked: a BEGIN SOLUTION line names the chapter whose Build section asks for the
-part and the stage that first tests it, and an END SOLUTION line closes it. In
-your copy each part is one line, raise NotImplementedError("not built yet ..."):
+Only the standard library (and trustme, for --tls). In your copy each part you
+write is one line that raises NotImplementedError with the words "not built yet",
+the chapter whose Build section asks for the part and the stage that first tests
+it (the instructor's copy has the answer there instead):
 a request that needs a missing part gets a 500 saying which, and the server goes
 on serving the others. Later chapters ask you to extend parts you wrote earlier
 (the accept loop grows threads, the connection loop keep-alive); this file holds

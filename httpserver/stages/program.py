@@ -77,9 +77,12 @@ class Program:
             self.output.close()
             raise ProgramError(f"could not start {arguments[0]!r}: {error}") from None
 
-    def exit_code(self):
-        """None while it runs, else its exit status."""
-        return self.process.poll()
+    def exit_code(self, wait=0.0):
+        """None while it runs (after waiting up to `wait` seconds for it to end), else its exit status."""
+        try:
+            return self.process.wait(timeout=wait) if wait else self.process.poll()
+        except subprocess.TimeoutExpired:
+            return None
 
     def output_tail(self, lines=15):
         """The last lines the program printed (stdout and stderr together)."""

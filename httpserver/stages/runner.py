@@ -159,10 +159,11 @@ def start(command, workspace, tls, startup_timeout):
 
 def program_note(program):
     """A word about the program when it died, or printed a traceback."""
-    status = program.exit_code()
+    # A program that is dying as the connection breaks may need a moment to exit.
+    status = program.exit_code(wait=0.2)
     tail = program.output_tail()
     if status is not None:
         return f"Your program exited with status {status}. Its last output:\n{tail or '(nothing)'}"
-    if "Traceback" in tail or "Error" in tail:
+    if "Traceback" in tail or "Error" in tail or "not built yet" in tail:
         return f"Your program printed (last lines):\n{tail}"
     return ""
