@@ -25,9 +25,6 @@ from .tls import send_close_notify
 RECEIVE_SIZE = 64 * 1024
 
 
-send_outgoing = send_all  # the name the chapters use
-
-
 def close_gracefully(sock, linger=1.0):
     """Close after the response has left: half-close, drain briefly, then close.
 
@@ -141,7 +138,7 @@ def serve_connection(server, sock, client, register=None):
                 outgoing = connection.receive(data)
             while outgoing:  # one output budget at a time, until all are answered
                 answering = True
-                send_outgoing(sock, outgoing, server.limits.body_timeout)
+                send_all(sock, outgoing, server.limits.body_timeout)
                 answering = False
                 outgoing = connection.process() if connection.has_more and not connection.closing else None
     except OSError:  # reset by the peer, or a send timed out: nothing to answer

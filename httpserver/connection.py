@@ -146,9 +146,7 @@ class Connection:
 
     def close(self):
         """The connection is over: free the body spool and any file not yet sent."""
-        if self.spool is not None:
-            self.spool.discard()
-            self.spool = None
+        self._drop_body()
         if self.response is not None and isinstance(self.response.body, FileBody):
             self.response.body.close()
         self.response = None
@@ -263,9 +261,7 @@ class Connection:
         self.requests_served += 1
         items = self._send(request, response, close=self.closing)
         outgoing.extend(items)
-        if self.spool is not None:
-            self.spool.discard()  # whatever the handler did not take
-            self.spool = None
+        self._drop_body()  # whatever the handler did not take
         self.request = None
         self.head_started = self.clock() if self.parser.buffer else None
         if not self.closing:
@@ -278,6 +274,9 @@ class Connection:
     def _fail(self, response, outgoing):
         self.closing = True
         outgoing.extend(self._send(self.request, response, close=True))
+        self._drop_body()
+
+    def _drop_body(self):
         if self.spool is not None:
             self.spool.discard()
             self.spool = None

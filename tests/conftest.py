@@ -83,9 +83,7 @@ def read_until_closed(sock, timeout=5.0):
         sock.settimeout(max(0.01, deadline - time.monotonic()))
         try:
             chunk = sock.recv(65536)
-        except socket.timeout:
-            break
-        except ConnectionResetError:
+        except OSError:  # a timeout, a reset, or TLS ending without its goodbye
             break
         if not chunk:
             break

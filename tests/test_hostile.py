@@ -110,7 +110,7 @@ def inject(monkeypatch, step):
             return original(self)
         monkeypatch.setattr(RequestParser, "next_event", next_event)
     elif step == "send":
-        original_send, original_send_all = outbox.Outbox.send, blocking.send_outgoing
+        original_send, original_send_all = outbox.Outbox.send, blocking.send_all
 
         def boom_in(items):
             return any(isinstance(item, bytes) and b"boom" in item for item in items)
@@ -125,7 +125,7 @@ def inject(monkeypatch, step):
                 raise Boom("send")
             return original_send_all(sock, items, timeout)
         monkeypatch.setattr(outbox.Outbox, "send", send)
-        monkeypatch.setattr(blocking, "send_outgoing", send_all)
+        monkeypatch.setattr(blocking, "send_all", send_all)
     elif step == "handshake":
         original_step = blocking.tls_handshake_step
         calls = {"n": 0}
@@ -655,14 +655,7 @@ def test_a_tls_answer_is_not_cut_short_by_bytes_the_client_sends_late(make_serve
             received = sock.recv(65536)
             time.sleep(0.3)
             sock.sendall(b"GET /echo/late HTTP/1.1\r\nHost: a\r\n\r\n")  # after the server chose to close
-            while True:
-                try:
-                    chunk = sock.recv(65536)
-                except (ssl.SSLError, OSError):
-                    break
-                if not chunk:
-                    break
-                received += chunk
+            received += read_until_closed(sock)
     assert len(received.partition(b"\r\n\r\n")[2]) == 2 * 1024 * 1024
 
 
@@ -733,3 +726,12 @@ def test_names_starting_with_a_dot_are_not_stored_in_files(server, site, name):
     assert status == 400
     assert sorted(os.listdir(directory)) == ["sample.txt"]
     assert request(server, "GET", "/files/" + name)[0] == 400
+
+
+def test_one_turn_answers_at_most_eight_pipelined_requests(site):
+    # The README's promise: "at most 8 pipelined answers, then the next client".
+    root, directory = site
+    conn = Connection(Application(str(root), str(directory)))
+    first = conn.receive(b"GET /echo/a HTTP/1.1\r\nHost: a\r\n\r\n" * 20)
+    assert len(first) == 8 and conn.has_more
+    assert len(conn.process()) == 8 and len(conn.process()) == 4 and not conn.has_more
