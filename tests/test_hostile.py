@@ -669,14 +669,13 @@ def test_locations_chosen_by_clients_are_not_remembered(server):
 
 def test_out_of_descriptors_opening_a_file_is_a_503(monkeypatch, server):
     import errno
-    import builtins
-    real_open = builtins.open
+    real_open = os.open
 
     def crowded_open(path, *args, **kwargs):
         if str(path).endswith("about.txt"):
             raise OSError(errno.EMFILE, "Too many open files")
         return real_open(path, *args, **kwargs)
-    monkeypatch.setattr(builtins, "open", crowded_open)
+    monkeypatch.setattr(os, "open", crowded_open)
     status, headers, _ = request(server, "GET", "/about.txt")
     assert status == 503 and headers["Retry-After"]
     assert not [line for line in server.errors if "Traceback" in line]
