@@ -104,7 +104,8 @@ def make_server(*, host="127.0.0.1", port=4221, root=None, directory=None, model
     except BaseException:
         remove_folder(temporary)
         raise
-    server = cls(listener, Application(root, directory, cache_control), limits=limits,
+    application = Application(root, directory, cache_control, limits.file_check_interval)
+    server = cls(listener, application, limits=limits,
                  ssl_context=ssl_context, access_log=access_log, error_log=error_log)
     server.ca_file = ca_file
     server.root, server.directory = root, directory

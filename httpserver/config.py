@@ -28,3 +28,4 @@ class Limits:
     max_connections: int = 1000  # connections served at once (not the iterative model); at the cap an idle one is closed, else 503
     max_per_address: int = 500  # connections from one client address (IPv6: one /64); at the cap, one of its idle ones is closed, else 503
     pool_threads: int = 16  # pool model: worker threads
+    file_check_interval: float = 1.0  # a small file answered a moment ago is checked against the disk at most this often (0: every time)

@@ -35,8 +35,15 @@ class FileStore:
         self.directory = directory
         self.file_server = file_server or FileServer()
 
+    def answer_from_memory(self, request, name):
+        """A GET or HEAD answered from memory alone, if it can be (see filecache.py)."""
+        return self.file_server.ready_answer(request, ("files", self.directory, name))
+
     def read(self, request, name):
         """GET and HEAD: the file's bytes, as application/octet-stream."""
+        answer = self.file_server.ready_answer(request, ("files", self.directory, name))
+        if answer is not None:
+            return answer
         self._refuse_hidden(name)
         path, status = resolve_with_stat(self.directory, name)
         if status is None:
@@ -45,7 +52,8 @@ class FileStore:
             listing = directory_listing("/files/" + name, path)
             listing.headers.extend(self.file_server.cache_control)
             return listing
-        return self.file_server.serve_file(request, path, CONTENT_TYPE, status)
+        return self.file_server.serve_file(request, path, CONTENT_TYPE, status,
+                                           key=("files", self.directory, name))
 
     def spool_for(self, name, storage=UNLIMITED, expected=0):
         """Where an upload to `name` waits while it arrives: a hidden file in the
@@ -80,6 +88,8 @@ class FileStore:
         except FILE_ERRORS as error:
             spool.discard()
             raise file_error(error) from None
+        finally:
+            self.file_server.cache.changed()  # what is kept ready may now be out of date
         sync_folder(folder)
         if created:
             return Response(201, b"", [("Location", "/files/" + name)])
@@ -88,6 +98,7 @@ class FileStore:
     def delete(self, request, name):
         """DELETE: remove the file; 204, or 404 when it is not there."""
         path = self._target(name)
+        self.file_server.cache.changed()
         try:
             os.remove(path)
         except (IsADirectoryError, PermissionError):
@@ -129,7 +140,7 @@ UPLOAD_PREFIX = ".upload-"
 
 
 def upload_prefix():
-    """How this process names its unfinished uploads: `.upload-PID-…​.part`, so a
+    """How this process names its unfinished uploads: `.upload-PID-RANDOM.part`, so a
     server starting after a crash knows which ones no live process is writing."""
     return f"{UPLOAD_PREFIX}{os.getpid()}-"
 

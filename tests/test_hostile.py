@@ -115,10 +115,10 @@ def inject(monkeypatch, step):
         def boom_in(items):
             return any(isinstance(item, bytes) and b"boom" in item for item in items)
 
-        def send(self, sock):
+        def send(self, sock, **options):
             if boom_in(self):
                 raise Boom("send")
-            return original_send(self, sock)
+            return original_send(self, sock, **options)
 
         def send_all(sock, items, timeout):
             if boom_in(items):
