@@ -77,6 +77,7 @@ class HTTP2Connection:
         self.sending = collections.deque()  # streams with body left to send, round-robin
         self.disk = []  # disk steps (spills) waiting to be left in `work`
         self.work = None
+        self.worked = False  # `work` has run since the last `process()`
         self.closing = False
         self.peer_done = False  # the client sent GOAWAY: no new streams will come
         self.requests_served = 0
@@ -105,7 +106,7 @@ class HTTP2Connection:
         """True when `process()` may give more without new bytes from the peer."""
         if self.closing or self.work is not None:
             return False
-        if self.ready:
+        if self.ready or self.worked:  # a step run by the model may have left frames in h2
             return True
         if self.sending and self.h2.outbound_flow_control_window > 0:
             return any(self.h2.local_flow_control_window(stream.id) > 0 for stream in self.sending)
@@ -114,6 +115,7 @@ class HTTP2Connection:
     def process(self):
         """Answer complete requests and send body data as windows allow; returns bytes to send."""
         budget, turns = self.output_budget, self.answers_per_turn
+        self.worked = False
         while not self.closing and self.work is None and budget > 0:
             if self.disk:
                 self.work = self._as_work(self._run_disk_steps)
@@ -321,6 +323,7 @@ class HTTP2Connection:
         def work():
             self.work = None
             step()
+            self.worked = True
         return work
 
     def _close_with(self, error_code):
