@@ -45,6 +45,7 @@ MAX_UPLOADS = 8  # of which sending a body (each may hold a spool file); more ar
 STREAM_WINDOW = 256 * 1024  # how much of each request body may be in flight
 CONNECTION_WINDOW = 1024 * 1024  # ...and of all of them together
 RESETS = (100, 10.0)  # streams a client may cancel at once, and per second after that
+DRAIN = 64 * 1024  # body bytes read and dropped after an early answer, before RST_STREAM
 IDLE_FRAMES = (1000, 100.0)  # frames that carry no request: at once, and per second
 
 
@@ -79,7 +80,6 @@ class HTTP2Connection:
         self.work = None
         self.worked = False  # `work` has run since the last `process()`
         self.closing = False
-        self.peer_done = False  # the client sent GOAWAY: no new streams will come
         self.requests_served = 0
         self.quiet_since = self.clock()  # when the last stream ended: the idle timeout counts from here
 
@@ -90,11 +90,16 @@ class HTTP2Connection:
         if not data:
             self.parser.eof = self.closing = True
             return []
+        if self.closing:
+            return []  # GOAWAY has gone: what follows is read only to be dropped
         try:
             events = self.h2.receive_data(data)
-        except h2.exceptions.ProtocolError:
-            # The peer broke the protocol: h2 has queued GOAWAY with the right code (§5.4.1).
-            return self._close_with(None)
+        except h2.exceptions.ProtocolError as error:
+            # The peer broke the protocol: h2 has queued GOAWAY with the error's code
+            # (§5.4.1), except for a wrong preface, which it refuses before any frame.
+            closed = self.h2.state_machine.state is h2.connection.ConnectionState.CLOSED
+            self._close_with(None if closed else error.error_code)
+            return self._outgoing()
         for event in events:
             self._on_event(event)
             if self.closing:
@@ -143,7 +148,8 @@ class HTTP2Connection:
                 stream.refuse(408, "request not received in time")
                 self._start_response(stream)
         self._send_bodies(self.output_budget)
-        return self._close_with(ErrorCodes.NO_ERROR)
+        self._close_with(ErrorCodes.NO_ERROR)
+        return self._outgoing()
 
     def deadline(self, now):
         """When the current wait ends (`now`: the time of the last bytes received)."""
@@ -175,9 +181,9 @@ class HTTP2Connection:
         elif kind is h2.events.StreamReset:
             self._reset(event.stream_id)
         elif kind is h2.events.ConnectionTerminated:
-            self.peer_done = True
-            if not self.streams:
-                self.closing = True
+            # The client's GOAWAY. h2 sends nothing after one (not even the answers to
+            # streams it had opened before), so the connection ends here.
+            self.closing = True
         elif kind in (h2.events.PingReceived, h2.events.RemoteSettingsChanged,
                       h2.events.PriorityUpdated, h2.events.UnknownFrameReceived):
             self._idle_frame()
@@ -203,8 +209,15 @@ class HTTP2Connection:
         self.h2.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
         if not event.data and event.stream_ended is None:
             self._idle_frame()  # an empty DATA frame asks for work and brings nothing (CVE-2019-9518)
-        if stream is None or stream.queued:
-            return  # answered already: the rest of the body is dropped
+        if stream is None:
+            return
+        if stream.queued:  # answered already: the rest of the body is dropped...
+            stream.received += len(event.data)
+            if stream.done_sending and stream.received > stream.drain_limit:
+                # ...up to a point; then §8.1: ask the client to stop sending it.
+                self.h2.reset_stream(stream.id, ErrorCodes.NO_ERROR)
+                self._forget(stream)
+            return
         if not stream.body_data(event.data, self.limits):
             self._queue(stream)  # too large: answer 413 now
         elif stream.spool is not None and stream.spool.needs_spill:
@@ -219,6 +232,8 @@ class HTTP2Connection:
             stream.request_ended = True
             if not stream.queued:
                 self._queue(stream)
+            elif stream.done_sending:  # answered early, and now the request is over too
+                self._forget(stream)
 
     def _queue(self, stream):
         stream.queued = True
@@ -288,9 +303,10 @@ class HTTP2Connection:
         if stream.request_ended:
             self._forget(stream)
         else:
-            # §8.1: answered before the request was over: ask the client to stop sending it.
-            self.h2.reset_stream(stream.id, ErrorCodes.NO_ERROR)
-            self._forget(stream)
+            # Answered before the request was over (a 405, a 413): the rest of the body is
+            # read and dropped, up to DRAIN bytes more, so a client that sends a short body
+            # anyway ends its stream normally (curl counts an early RST_STREAM as a failure).
+            stream.drain_limit = stream.received + DRAIN
 
     def _forget(self, stream):
         stream.drop()
@@ -300,8 +316,6 @@ class HTTP2Connection:
     def _stream_over(self):
         if not self.streams:
             self.quiet_since = self.clock()
-            if self.peer_done:
-                self.closing = True
 
     # -- disk work, and the end ----------------------------------------------------
 
@@ -327,11 +341,14 @@ class HTTP2Connection:
         return work
 
     def _close_with(self, error_code):
-        """GOAWAY with `error_code` (None: h2 has queued one); what to send before closing."""
-        if error_code is not None and not self.closing:
+        """Queue GOAWAY with `error_code` (None: h2 has queued one already) and stop.
+        What is left to send is collected by whoever returns to the model."""
+        if error_code == ErrorCodes.ENHANCE_YOUR_CALM:
+            # A flood: drop the answers h2 has queued to it in this batch (PING and SETTINGS ACKs).
+            self.h2.clear_outbound_data_buffer()
+        if error_code is not None and self.h2.state_machine.state is not h2.connection.ConnectionState.CLOSED:
             self.h2.close_connection(error_code, last_stream_id=self.h2.highest_inbound_stream_id)
         self.closing = True
-        return self._outgoing()
 
     def _outgoing(self):
         data = self.h2.data_to_send()

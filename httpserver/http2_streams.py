@@ -24,7 +24,7 @@ class Stream:
     """A request on one stream and the answer going back on it."""
 
     __slots__ = ("id", "request", "spool", "response", "received", "request_ended", "queued",
-                 "reset", "body", "position", "remaining", "started")
+                 "reset", "body", "position", "remaining", "started", "drain_limit")
 
     def __init__(self, stream_id):
         self.id = stream_id
@@ -39,6 +39,7 @@ class Stream:
         self.position = 0  # how far into a bytes body
         self.remaining = 0  # body bytes left to send
         self.started = False  # HEADERS of the answer sent
+        self.drain_limit = 0  # after an early answer: body bytes dropped before we reset the stream
 
     def start(self, fields, limits, app, client, secure, has_body):
         """Make the request from its header list; refuse it (an early answer) if we must."""
