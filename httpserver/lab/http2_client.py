@@ -31,6 +31,7 @@ def open_tls(server, protocols=("h2",), timeout=5.0, keylog=None):
     if keylog:
         context.keylog_filename = str(keylog)
     tcp = socket.create_connection((server.host, server.port), timeout=timeout)
+    tcp.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as browsers and curl do
     try:
         return context.wrap_socket(tcp, server_hostname="localhost")
     except BaseException:
@@ -71,8 +72,9 @@ class HTTP2Client:
             self.h2.initiate_connection()
             self.flush()
 
-    def send(self, method, path, headers=(), body=b""):
-        """Start a request; returns its stream id."""
+    def send(self, method, path, headers=(), body=b"", flush=True):
+        """Start a request; returns its stream id. With flush=False its frames wait for
+        the next `flush()`, so that several requests leave in one write."""
         stream_id = self.h2.get_next_available_stream_id()
         fields = [(":method", method), (":scheme", "https"), (":authority", self.authority),
                   (":path", path), *headers]
@@ -82,7 +84,8 @@ class HTTP2Client:
         if body:
             self._send_body(stream_id, body)
         self.answers[stream_id] = Answer(stream_id)
-        self.flush()
+        if flush:
+            self.flush()
         return stream_id
 
     def _send_body(self, stream_id, body):
