@@ -23,6 +23,8 @@ import h2.connection
 import h2.events
 import h2.settings
 
+from .http2_frames import PREFACE, split_frames
+
 
 def open_tls(server, protocols=("h2",), timeout=5.0, keylog=None):
     """A TLS socket to `server` (anything with host, port and ca_file), ALPN offering `protocols`."""
@@ -149,6 +151,23 @@ class HTTP2Client:
     def get(self, path, headers=()):
         """One GET, its `Answer`."""
         return self.collect([self.send("GET", path, headers)])[0]
+
+    def timeline(self):
+        """Every frame, both ways, in time order: (ms since the first byte sent, from_client, Frame).
+        A frame's time is when its last byte was sent or received."""
+        rows = []
+        for from_client, chunks in ((True, self.sent), (False, self.received)):
+            data, ends = b"", []
+            for moment, chunk in chunks:
+                data += chunk
+                ends.append((len(data), moment))
+            offset = len(PREFACE) if from_client and data.startswith(PREFACE) else 0
+            for frame in split_frames(data):
+                offset += 9 + frame.length
+                rows.append((next(moment for end, moment in ends if end >= offset), from_client, frame))
+        start = min(moment for moment, _ in self.sent)
+        rows.sort(key=lambda row: row[0])
+        return [((moment - start) * 1000, from_client, frame) for moment, from_client, frame in rows]
 
     def close(self):
         try:
