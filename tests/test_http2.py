@@ -169,3 +169,31 @@ def test_http2_needs_tls(make_server):
 
     with pytest.raises(StartupError, match="--http2 needs --tls"):
         make_server(http2=True)
+
+
+def test_the_command_line_says_in_one_line_what_http2_needs(tmp_path):
+    import sys
+
+    without_tls = subprocess.run([sys.executable, "-m", "httpserver", "--http2", "--port", "0"],
+                                 capture_output=True, text=True, timeout=30)
+    assert without_tls.returncode == 2 and without_tls.stderr.strip().splitlines() == [
+        "httpserver: --http2 needs --tls (or --certfile): HTTP/2 is offered in the TLS handshake"]
+    code = "import sys; sys.modules['h2'] = None; from httpserver.__main__ import main; sys.exit(main(sys.argv[1:]))"
+    without_h2 = subprocess.run([sys.executable, "-c", code, "--http2", "--tls", "--port", "0", "--ca-dir",
+                                 str(tmp_path / "ca")],
+                                capture_output=True, text=True, timeout=30)
+    assert without_h2.returncode == 2
+    assert without_h2.stderr.strip().splitlines() == [
+        'httpserver: --http2 needs the h2 package: pip install h2  (or: pip install -e ".[http2]")']
+
+
+def test_small_answers_overtake_a_large_one_over_http2_only(make_server, tmp_path):
+    from httpserver.lab.multiplexing import multiplexed_http2, pipelined_http1
+
+    (tmp_path / "large.bin").write_bytes(os.urandom(1024 * 1024))
+    server = make_server(tls=True, http2=True, root=str(tmp_path))
+    paths = ["/large.bin"] + [f"/echo/{n}" for n in range(4)]
+    over_http1, over_http2 = pipelined_http1(server, paths), multiplexed_http2(server, paths)
+    assert [c.size for c in over_http1] == [c.size for c in over_http2] == [1024 * 1024, 1, 1, 1, 1]
+    assert all(c.milliseconds >= over_http1[0].milliseconds for c in over_http1[1:])  # in order, always
+    assert all(c.milliseconds < over_http2[0].milliseconds for c in over_http2[1:])   # interleaved
