@@ -18,7 +18,7 @@ from urllib.parse import unquote
 
 from . import mime
 from .errors import HTTPError
-from .body import DiscardedBody
+from .body import UNLIMITED, DiscardedBody
 from .files import FileStore
 from .negotiation import accepts_gzip
 from .response import Response
@@ -83,7 +83,7 @@ class Application:
                             close=False, headers=[("Allow", allowed)])
         return handler(request, rest)
 
-    def body_spool(self, request):
+    def body_spool(self, request, storage=UNLIMITED):
         """Where the body of `request` waits for its handler (the connection asks
         when the head arrives): an upload to /files/ goes straight to a hidden file
         beside its final name. A body for a route that does not take the method is
@@ -97,7 +97,7 @@ class Application:
             raise HTTPError(405, f"{request.method} is not allowed here; allowed: {allowed}",
                             headers=[("Allow", allowed)])
         if handlers is self.uploads and request.method in ("POST", "PUT"):
-            return self.files.spool_for(rest)
+            return self.files.spool_for(rest, storage, request.content_length or 0)
         return DiscardedBody()  # GET, HEAD, OPTIONS, DELETE: our handlers read no body
 
     @staticmethod

@@ -16,7 +16,8 @@ Three rules keep what one client can cost us bounded:
   then calls `process()` for the requests still buffered, and reads from the
   socket only when that returns nothing: a client that pipelines thousands of
   requests and never reads holds one budget of our memory, not thousands.
-- Bodies go to a `BodySpool` (body.py): memory up to 1 MiB, a file beyond.
+- Bodies go to a `BodySpool` (body.py): memory up to 1 MiB, a file beyond; all
+  the connections of a server share one memory budget for bodies (`storage`).
 - Disk work can be left to the model. With `offload=True`, instead of writing a
   body to disk or running a handler for a request with a body, the connection
   stops and leaves that step in `work`: the model runs it on another thread and
@@ -30,7 +31,7 @@ import errno
 import time
 import traceback
 
-from .body import BodySpool
+from .body import UNLIMITED, BodySpool
 from .config import Limits
 from .errors import HTTPError
 from .parser import (
@@ -47,7 +48,7 @@ class Connection:
     """The HTTP state of one connection: parser, current request, keep-alive."""
 
     def __init__(self, app, *, limits=Limits(), client=None, secure=False,
-                 access_log=None, error_log=None, offload=False):
+                 access_log=None, error_log=None, offload=False, storage=UNLIMITED):
         self.app = app
         self.limits = limits
         self.client = client  # (address, port) of the peer
@@ -55,6 +56,7 @@ class Connection:
         self.access_log = access_log  # callable(client, request, response, size) or None
         self.error_log = error_log  # callable(text) or None
         self.offload = offload  # True: leave disk work in `work` for the model
+        self.storage = storage  # the memory budget and disk floor all bodies share (body.py)
         self.parser = RequestParser(limits)
         # output_budget=0 turns back-pressure off, turns included (chapter 08 shows why we need it).
         self.output_budget = limits.output_budget or float("inf")
@@ -84,6 +86,13 @@ class Connection:
         if waiting_for == "idle" and self.head_started is not None and self.request is None:
             return "head"
         return waiting_for
+
+    @property
+    def idle(self):
+        """True between the requests of a keep-alive connection: nothing received,
+        nothing under way, so closing it loses nothing (RFC 9112 §9.5)."""
+        return (self.request is None and self.response is None and self.work is None
+                and not self.closing and self.head_started is None and not self.parser.buffer)
 
     def receive(self, data):
         """Feed bytes from the peer (b"" at end of stream); returns what to send."""
@@ -189,7 +198,7 @@ class Connection:
             self.rate_window, self.window_bytes, self.too_slow_at = 0, 0, None
             make_spool = getattr(self.app, "body_spool", None)
             try:
-                self.spool = make_spool(request) if make_spool else BodySpool()
+                self.spool = make_spool(request, self.storage) if make_spool else BodySpool(storage=self.storage)
             except HTTPError as error:  # e.g. an upload to a folder that does not exist
                 self._fail(error_response(error, request), outgoing)
                 return

@@ -17,7 +17,9 @@ thread's stack, so an idle connection costs a few hundred bytes, not a thread.
   sweep at most once a second.
 - TLS handshakes and reads are stepped with `SSLWantReadError` and
   `SSLWantWriteError`, so a stalled handshake blocks no one.
-- At most `limits.max_connections` at once; beyond that a client gets 503.
+- At most `limits.max_connections` at once, `limits.max_per_address` from one
+  client; at a cap an idle keep-alive connection is closed to make room, and
+  only when none is idle does a newcomer get 503 (admission.py).
 """
 
 import collections
@@ -45,11 +47,12 @@ DISK_THREADS = 4  # helpers that run the disk work of uploads, off the loop
 class Client:
     """One connection's state in the loop: socket, protocol, output not yet sent."""
 
-    __slots__ = ("sock", "connection", "outbox", "deadline", "last_activity", "handshaking",
+    __slots__ = ("sock", "key", "connection", "outbox", "deadline", "last_activity", "handshaking",
                  "tls", "draining", "events", "busy", "waiting_turn")
 
-    def __init__(self, sock, connection, deadline, handshaking):
+    def __init__(self, sock, key, connection, deadline, handshaking):
         self.sock = sock
+        self.key = key  # the client's address, as admission.py counts it
         self.connection = connection
         self.outbox = Outbox()  # bytes and FileBody objects, in order
         # A fixed deadline while handshaking, writing or draining; otherwise None,
@@ -137,7 +140,8 @@ class SelectServer(BaseServer):
     # -- accepting ------------------------------------------------------------
 
     def handle_accepted(self, sock, address):
-        if len(self.clients) >= self.limits.max_connections:
+        key = self.admission.admit(address, self.close_idle)
+        if key is None:
             return self.refuse_busy(sock)
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -145,7 +149,7 @@ class SelectServer(BaseServer):
         now = time.monotonic()
         deadline = now + self.limits.handshake_timeout if secure else None
         connection = self.new_connection(address, secure, offload=True)
-        client = Client(sock, connection, deadline, handshaking=secure)
+        client = Client(sock, key, connection, deadline, handshaking=secure)
         self.clients.add(client)
         self.selector.register(sock, READ, client)
 
@@ -310,9 +314,21 @@ class SelectServer(BaseServer):
         client.deadline = time.monotonic() + LINGER
         self.want(client, READ)
 
+    def close_idle(self, key):
+        """Close an idle keep-alive connection of `key` (any, if None); see admission.py."""
+        for client in self.clients:
+            if ((key is None or client.key == key) and client.events == READ and not client.busy
+                    and not client.waiting_turn and not client.handshaking and not client.draining
+                    and not client.outbox and client.connection.idle):
+                send_close_notify(client.sock)
+                self.close_client(client)
+                return True
+        return False
+
     def close_client(self, client):
         if client in self.clients:
             self.clients.discard(client)
+            self.admission.release(client.key)
             try:
                 self.unwatch(client)
             except (KeyError, ValueError):

@@ -107,6 +107,12 @@ class HTTP2Connection:
         return self.process()
 
     @property
+    def idle(self):
+        """True when no stream is open and nothing waits to be sent or run: closing
+        the connection to make room for another client loses nothing."""
+        return not (self.streams or self.ready or self.sending or self.disk or self.work or self.closing)
+
+    @property
     def has_more(self):
         """True when `process()` may give more without new bytes from the peer."""
         if self.closing or self.work is not None:

@@ -29,6 +29,8 @@ import threading
 import time
 import traceback
 
+from .admission import Admission
+from .body import BodyStorage
 from .config import Limits
 from .connection import Connection
 from .linger import Lingerer
@@ -65,6 +67,8 @@ class BaseServer:
         self._listener_watched = False
         self._accept_failures = 0  # since the last log line about them
         self._accept_logged_at = -LOG_INTERVAL
+        self.storage = BodyStorage.from_limits(limits)  # one memory budget for every body
+        self.admission = Admission(limits)  # connections counted, in all and per address
 
     # -- where we are -----------------------------------------------------
 
@@ -207,7 +211,13 @@ class BaseServer:
     def stop_connections(self):
         pass
 
+    def close_idle(self, key):
+        """Close one idle keep-alive connection of client `key` (any when None) to
+        make room for a newcomer; True if there was one (see admission.py)."""
+        return False
+
     def new_connection(self, client, secure, offload=False):
         """A fresh sans-I/O `Connection` for a client, wired to our logs."""
         return Connection(self.app, limits=self.limits, client=client, secure=secure,
-                          access_log=self.access_log, error_log=self.error_log, offload=offload)
+                          access_log=self.access_log, error_log=self.error_log, offload=offload,
+                          storage=self.storage)

@@ -14,13 +14,13 @@ import os
 import threading
 from collections import OrderedDict
 from email.utils import formatdate
-from stat import S_ISDIR
+from stat import S_ISDIR, S_ISREG
 
 from . import mime
 from .errors import HTTPError
 from .negotiation import accepts_gzip, etag_matches, not_modified_since, parse_range
 from .pages import HTML, listing_page
-from .paths import CONTROL, resolve_with_stat
+from .paths import CONTROL, decode_segments, resolve_with_stat
 from .response import FileBody, Response
 
 
@@ -61,6 +61,31 @@ def stat_or_error(path):
         return os.stat(path)
     except FILE_ERRORS as error:
         raise file_error(error) from None
+
+
+NOT_A_FILE = "not a regular file"
+# O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer, for
+# ever. (It changes nothing for a regular file; Windows has no FIFOs to open.)
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
+def open_regular(path):
+    """Open `path` for reading if it is a regular file, else HTTPError 403.
+
+    The check is made on the open file itself (fstat), so a file swapped for a
+    FIFO or a device between a stat and the open is still refused, and the
+    open itself never waits."""
+    try:
+        descriptor = os.open(path, _OPEN_FLAGS)
+    except FILE_ERRORS as error:
+        raise file_error(error) from None
+    try:
+        if not S_ISREG(os.fstat(descriptor).st_mode):
+            raise HTTPError(403, NOT_A_FILE, close=False)
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
 
 
 class CachedFile:
@@ -116,7 +141,7 @@ class FileCache:
             if entry is not None and entry.mtime_ns == stat.st_mtime_ns and entry.size == stat.st_size:
                 self.entries.move_to_end(path)
                 return entry
-        with open(path, "rb") as file:
+        with open_regular(path) as file:
             entry = CachedFile(os.fstat(file.fileno()), file.read(self.max_file + 1))
         if len(entry.data) != entry.size:
             return entry  # it changed while we read it: serve it, do not keep it
@@ -145,6 +170,8 @@ class FileServer:
         """GET or HEAD of the file at `path` (`stat`: its os.stat, if known)."""
         if stat is None:
             stat = stat_or_error(path)
+        if not S_ISREG(stat.st_mode):  # a FIFO, a device, a socket: never opened
+            raise HTTPError(403, NOT_A_FILE, close=False)
         if stat.st_size <= self.cache.max_file:
             try:
                 entry = self.cache.get(path, stat)
@@ -170,14 +197,13 @@ class FileServer:
             if chosen is not None:
                 start, end = chosen
                 fields = fields + [("Content-Range", f"bytes {start}-{end}/{entry.size}")]
-                return Response(206, entry.data[start : end + 1], fields)
+                # A view of the cached bytes, not a copy: a thousand clients asking
+                # for a range of one file share its one copy in memory.
+                return Response(206, memoryview(entry.data)[start : end + 1], fields)
         return Response(200, entry.gzipped if use_gzip else entry.data, fields)
 
     def _respond_large(self, request, path, content_type):
-        try:
-            file = open(path, "rb")
-        except FILE_ERRORS as error:
-            raise file_error(error) from None
+        file = open_regular(path)
         try:
             stat = os.fstat(file.fileno())
             etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
@@ -270,6 +296,17 @@ def _listing_body(url_path, folder):
     return listing_page(url_path, names, shown_name, not_listed=len(visible) - len(names))
 
 
+WELL_KNOWN = ".well-known"  # RFC 8615: the one hidden name a site publishes on purpose
+
+
+def is_hidden(url_path):
+    """True when a segment of `url_path` names a hidden file or folder (".git",
+    ".env", ".htpasswd"...): never served, except under /.well-known/."""
+    segments = decode_segments(url_path)
+    start = 1 if segments and segments[0] == WELL_KNOWN else 0
+    return any(segment.startswith(".") for segment in segments[start:])
+
+
 class StaticFiles:
     """Files under `root`: `/` is `index.html`, folders get a listing."""
 
@@ -278,6 +315,8 @@ class StaticFiles:
         self.file_server = file_server or FileServer()
 
     def handle(self, request, url_path):
+        if is_hidden(url_path):
+            raise HTTPError(404, "not found", close=False)
         path, stat = resolve_with_stat(self.root, url_path)
         if stat is None:
             stat = stat_or_error(path)
