@@ -35,6 +35,7 @@ import socket
 import ssl
 import time
 
+from .alpn import negotiated
 from .blocking import FAILED, PLAIN_HTTP, PLAIN_HTTP_ON_TLS_PORT, WANT_READ, WANT_WRITE, tls_handshake_step
 from .helpers import HelperThreads, TakeTurns
 from .outbox import Outbox, send_file_part
@@ -212,6 +213,7 @@ class SelectServer(BaseServer):
         if outcome == PLAIN_HTTP:
             client.connection.closing = True
             return self.queue(client, [error_bytes(400, PLAIN_HTTP_ON_TLS_PORT)])
+        client.connection = negotiated(client.sock, client.connection)  # HTTP/2 if ALPN chose "h2"
         client.deadline = None
         client.last_activity = time.monotonic()
         self.want(client, READ)

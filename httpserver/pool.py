@@ -25,6 +25,7 @@ import ssl
 import threading
 import time
 
+from .alpn import negotiated
 from .blocking import DONE, PLAIN_HTTP, PLAIN_HTTP_ON_TLS_PORT, WANT_READ, WANT_WRITE, tls_handshake_step
 from .outbox import Outbox
 from .response import error_bytes
@@ -225,6 +226,7 @@ class PoolServer(BaseServer):
         client.sock, outcome = tls_handshake_step(client.sock, self.ssl_context)
         if outcome == DONE:
             client.handshaking = False
+            client.connection = negotiated(client.sock, client.connection)  # HTTP/2 if ALPN chose "h2"
             client.deadline = time.monotonic() + self.limits.idle_timeout
             return True
         if outcome == WANT_READ or outcome == WANT_WRITE:
