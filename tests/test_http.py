@@ -188,6 +188,18 @@ def test_protocol_error_closes_the_connection(server):
     assert status == 400 and headers["Connection"] == "close" and b"colon" in body
 
 
+@pytest.mark.parametrize("codings, status", [
+    ("xchunked", 400), ("chunked, identity", 400), ("gzip", 400),  # RFC 9112 §6.3 item 4
+    ("gzip, chunked", 501),  # RFC 9112 §6.1: framing understood, coding not implemented
+])
+def test_transfer_codings_not_ending_in_chunked_are_400_and_close(server, codings, status):
+    data = (f"POST /files/te.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: {codings}\r\n\r\n"
+            "5\r\nhello\r\n0\r\n\r\nGET /echo/smuggled HTTP/1.1\r\nHost: x\r\n\r\n").encode()
+    responses = parse_responses(exchange(server, data))
+    assert [response[0] for response in responses] == [status]  # the smuggled GET is never answered
+    assert responses[0][1]["Connection"] == "close"
+
+
 # -- timeouts ------------------------------------------------------------------------
 
 
