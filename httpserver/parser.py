@@ -229,9 +229,9 @@ class RequestParser:
             # be known, so 400 and close, whatever the codings are.
             if not codings or codings[-1] != "chunked":
                 raise HTTPError(400, "chunked must be the final transfer coding (RFC 9112 §6.3)")
-            # §7.1: a sender MUST NOT apply chunked more than once.
+            # §6.1: a sender MUST NOT apply chunked more than once.
             if codings.count("chunked") > 1:
-                raise HTTPError(400, "chunked applied more than once (RFC 9112 §7.1)")
+                raise HTTPError(400, "chunked applied more than once (RFC 9112 §6.1)")
             # §6.1: a coding we do not implement under the final chunked: 501.
             if len(codings) > 1:
                 raise HTTPError(501, f"transfer coding {codings[0]!r} is not supported (RFC 9112 §6.1)")
