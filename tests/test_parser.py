@@ -116,6 +116,9 @@ def test_expect_100_continue_is_noticed():
     (b"GET / HTTP/1.1\r\n\r\n", 400),  # no Host in HTTP/1.1
     (b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
     (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 400),  # an IP literal's brackets close (RFC 3986 §3.2.2)
+    (b"GET / HTTP/1.1\r\nHost: a]b:80\r\n\r\n", 400),
+    (b"GET / HTTP/1.1\r\nHost: a:b:c\r\n\r\n", 400),  # one port at most
     (b"GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400),  # whitespace before colon
     (b"GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", 400),  # obs-fold
     (b"GET / HTTP/1.1\r\nHost: x\r\nNoColon\r\n\r\n", 400),
