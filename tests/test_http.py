@@ -35,6 +35,18 @@ def test_echo_and_user_agent(server):
     assert (status, body) == (200, b"foobar/1.2.3")
 
 
+def test_every_response_with_a_body_forbids_type_sniffing(server):
+    """/echo reflects its input: browsers must take text/plain as given (Fetch: nosniff)."""
+    for method, path in [("GET", "/echo/%3Cscript%3Ealert(1)%3C%2Fscript%3E"), ("GET", "/"),
+                         ("GET", "/no/such/page"), ("BREW", "/"), ("HEAD", "/about.txt")]:
+        status, headers, _ = request(server, method, path)
+        assert headers["X-Content-Type-Options"] == "nosniff", (method, path, status)
+    status, headers, body = request(server, "GET", "/echo/%3Cb%3Ehi%3C%2Fb%3E")
+    assert (status, headers["Content-Type"], body) == (200, "text/plain", b"<b>hi</b>")
+    status, headers, _ = request(server, "DELETE", "/files/never-there")
+    assert status == 404 and headers["X-Content-Type-Options"] == "nosniff"
+
+
 def test_codecrafters_exact_bytes(server):
     """The byte-level answers the CodeCrafters 'build your own HTTP server' stages check."""
     [(status, headers, body)] = parse_responses(exchange(server, b"GET /echo/abc HTTP/1.1\r\nHost: localhost:4221\r\nConnection: close\r\n\r\n"))
