@@ -157,7 +157,7 @@ def encode_head(response, *, close=False, keep_alive_header=False):
     if status in _NO_BODY_STATUSES:
         length = b""
     else:
-        length = b"Content-Length: %d\r\n" % response.body_length + _NOSNIFF_FIELD
+        length = _NOSNIFF_FIELD + b"Content-Length: %d\r\n" % response.body_length
     if close:
         connection = b"Connection: close\r\n"
     elif keep_alive_header:
