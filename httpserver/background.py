@@ -26,6 +26,7 @@ from pathlib import Path
 from .accesslog import common_log_line
 from .app import DEFAULT_CACHE_CONTROL, Application
 from .config import Limits
+from .files import remove_leftover_uploads
 from .listener import StartupError, open_listener
 from .tls import context_from_files, local_ca_context, write_key_log
 
@@ -77,6 +78,10 @@ def make_server(*, host="127.0.0.1", port=4221, root=None, directory=None, model
         raise StartupError(f"--directory folder not found: {directory}")
     limits = replace(limits or Limits(), **limit_overrides)
     cls = server_class(model)
+    removed, freed = remove_leftover_uploads(directory)
+    if removed and error_log:
+        error_log(f"removed {removed} unfinished upload(s), {freed:,} bytes, left in {directory} "
+                  f"by a server that stopped before finishing them")
     ssl_context = ca_file = temporary = None
     if certfile or keyfile:
         if not certfile:
@@ -99,7 +104,8 @@ def make_server(*, host="127.0.0.1", port=4221, root=None, directory=None, model
     except BaseException:
         remove_folder(temporary)
         raise
-    server = cls(listener, Application(root, directory, cache_control), limits=limits,
+    application = Application(root, directory, cache_control, limits.file_check_interval)
+    server = cls(listener, application, limits=limits,
                  ssl_context=ssl_context, access_log=access_log, error_log=error_log)
     server.ca_file = ca_file
     server.root, server.directory = root, directory

@@ -38,7 +38,7 @@ def test_environment_yml_lists_the_same_packages_as_pyproject():
 
 def test_server_package_uses_only_the_standard_library():
     """The server runs on a bare Python; only httpserver.lab may use more (lazily)."""
-    allowed_third_party = {"trustme"}  # imported inside a function, only for --tls without files
+    allowed_third_party = {"cryptography"}  # imported inside a function, only for --tls without files
     for path in (REPOSITORY / "httpserver").glob("*.py"):
         # The benchmark is a tool, not the server: it may plot, if matplotlib is there.
         allowed = allowed_third_party | ({"matplotlib"} if path.name == "bench.py" else set())
