@@ -44,8 +44,11 @@ def test_without_a_delay_line_the_recording_is_shown_and_said(monkeypatch):
 def test_a_live_delay_line_delays_and_captures():
     timings, frames, rtt = delayline.measure(rtt=0.06)
     segments = [s for s in (decode_frame(frame, LINKTYPE_RAW, moment) for moment, frame in frames) if s]
-    syn, syn_ack = [s for s in sorted(segments, key=lambda s: s.time) if s.has("SYN")][:2]
-    assert syn_ack.time - syn.time == pytest.approx(0.06, abs=0.01)  # one round trip, seen at the client
-    assert timings["connect"] == pytest.approx(0.06, abs=0.02)
+    # The busiest connection (the client may have been refused once while the server started).
+    kept = sorted(max(connections(segments), key=len), key=lambda s: s.time)
+    syn, syn_ack = [s for s in kept if s.has("SYN")][:2]
+    assert syn_ack.time - syn.time >= 0.06 - 0.001  # one round trip at least, seen at the client
+    assert syn_ack.time - syn.time < 0.06 + 0.05, "the line adds its delay, and little else (a loaded machine adds some)"
+    assert timings["connect"] >= 0.06 - 0.001
     assert first_round_sizes(segments, rtt)[0] == 10  # RFC 6928's initial window, Linux's default
     assert [fetch["bytes"] for fetch in timings["keep_alive"]] == [44800, 44800, 1000]
