@@ -3,7 +3,7 @@
     python -m httpserver [--host 127.0.0.1] [--port 4221] [--root data/www]
                          [--directory data/files] [--model MODEL]
                          [--tls] [--ca-dir DIR] [--certfile F --keyfile F]
-                         [--keylog FILE] [--cache-control VALUE] [--workers N] [--quiet]
+                         [--keylog FILE] [--http2] [--cache-control VALUE] [--workers N] [--quiet]
 
 Problems the user can fix (port in use, missing folder, unreadable
 certificate) end the program with one line on stderr and exit status 2, never a
@@ -89,6 +89,8 @@ def parse_arguments(argv):
     parser.add_argument("--keyfile", help="PEM private key for --certfile")
     parser.add_argument("--keylog", metavar="FILE",
                         help="append TLS secrets to FILE, for Wireshark (default: $SSLKEYLOGFILE if set)")
+    parser.add_argument("--http2", action="store_true",
+                        help="offer HTTP/2 as well, over TLS (ALPN h2); needs --tls and the h2 package")
     parser.add_argument("--cache-control", default=DEFAULT_CACHE_CONTROL, metavar="VALUE",
                         help=f"Cache-Control of files; '' sends none (default: {DEFAULT_CACHE_CONTROL})")
     for option, field, kind, metavar, text in LIMIT_OPTIONS:
@@ -141,7 +143,7 @@ def main(argv=None):
             host=arguments.host, port=arguments.port, root=arguments.root,
             directory=arguments.directory, model=arguments.model, tls=arguments.tls,
             certfile=certfile, keyfile=keyfile, ca_folder=ca_folder, keylog=arguments.keylog,
-            cache_control=arguments.cache_control or None, **limit_overrides(arguments),
+            cache_control=arguments.cache_control or None, http2=arguments.http2, **limit_overrides(arguments),
             reuse_port=(workers > 1 and sharing == "reuse-port") or arguments.reuse_port,
             listener=None if arguments.listener_fd is None else adopt_listener(arguments.listener_fd),
             access_log=None if arguments.quiet else log_access, error_log=log_error)
@@ -172,7 +174,8 @@ def main(argv=None):
 def print_welcome(server, workers):
     """Tell the person at the terminal where to go, and how to trust the CA."""
     processes = f"; {workers} processes" if workers > 1 else ""
-    print(f"Serving {server.root} on {server.url}/ (model: {server.model}{processes}; files: {server.directory})",
+    protocols = "; HTTP/2 and HTTP/1.1" if server.http2 else ""
+    print(f"Serving {server.root} on {server.url}/ (model: {server.model}{processes}{protocols}; files: {server.directory})",
           file=sys.stderr)
     if server.ca_file:
         print(f"HTTPS with a local CA. Trust it with: curl --cacert {server.ca_file} {server.url}/",

@@ -19,6 +19,12 @@ The rules, in the order they are tried:
   Closing an idle connection is allowed at any time (RFC 9112 §9.5); a client
   reopens one when it next needs it.
 
+A TLS handshake costs the server a key exchange and a signature, far more CPU
+than an HTTP request, and a client can start one with a few bytes it replays.
+So one address may have at most `limits.handshakes_per_address` handshakes
+under way (`start_handshake`); the models also step handshakes after the
+established connections' work, in turn per address.
+
 An address is an IPv4 address, or an IPv6 /64 network: one machine is usually
 given a whole /64, so counting single IPv6 addresses would count nothing.
 """
@@ -48,7 +54,9 @@ class Admission:
     def __init__(self, limits):
         self.max_total = limits.max_connections
         self.max_per_address = limits.max_per_address
+        self.max_handshakes = limits.handshakes_per_address
         self.counts = {}  # key → connections open
+        self.handshakes = {}  # key → TLS handshakes under way
         self.total = 0
         self.lock = threading.Lock()
 
@@ -68,6 +76,25 @@ class Admission:
             self.counts[key] = self.counts.get(key, 0) + 1
             self.total += 1
         return key
+
+    def start_handshake(self, key):
+        """A TLS handshake for `key` begins; False if it has too many under way
+        already (then close the connection: no answer is possible before TLS)."""
+        with self.lock:
+            under_way = self.handshakes.get(key, 0)
+            if under_way >= self.max_handshakes:
+                return False
+            self.handshakes[key] = under_way + 1
+            return True
+
+    def end_handshake(self, key):
+        """A handshake `start_handshake` allowed has ended, however it ended."""
+        with self.lock:
+            left = self.handshakes[key] - 1
+            if left:
+                self.handshakes[key] = left
+            else:
+                del self.handshakes[key]
 
     def release(self, key):
         """A connection admitted under `key` has ended."""

@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 
+from .alpn import negotiated
 from .outbox import send_all
 from .response import error_bytes
 from .server import BaseServer
@@ -115,6 +116,7 @@ def serve_connection(server, sock, client, register=None):
                 return
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connection = server.new_connection(client, secure=server.ssl_context is not None)
+        connection = negotiated(sock, connection)  # HTTP/2 if ALPN chose "h2"
         if register:
             register(sock, connection)
     except Exception:  # OSError: the client left; anything else: a bug of ours

@@ -24,6 +24,7 @@ class Limits:
     body_timeout: float = 30.0  # longest silence while a body is arriving
     min_body_rate: float = 500.0  # bytes/s a body must keep up, in each window of body_timeout after the first
     handshake_timeout: float = 10.0  # a TLS handshake must finish within this
+    handshakes_per_address: int = 64  # TLS handshakes under way from one client address; more are closed at once
     output_budget: int = 1024 * 1024  # answers waiting to be sent before we stop answering pipelined requests (0: never stop)
     max_connections: int = 1000  # connections served at once (not the iterative model); at the cap an idle one is closed, else 503
     max_per_address: int = 500  # connections from one client address (IPv6: one /64); at the cap, one of its idle ones is closed, else 503

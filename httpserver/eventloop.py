@@ -19,7 +19,11 @@ thread's stack, so an idle connection costs a few hundred bytes, not a thread.
 - Deadlines (idle, head, body, handshake) are checked by the loop itself, in a
   sweep at most once a second.
 - TLS handshakes and reads are stepped with `SSLWantReadError` and
-  `SSLWantWriteError`, so a stalled handshake blocks no one.
+  `SSLWantWriteError`, so a stalled handshake blocks no one. A handshake step
+  can cost a key exchange and a signature: a few of them run in each round,
+  after the established connections' work, in turn per client address, so a
+  flood of handshakes from one address slows neither others' requests nor
+  others' handshakes much (and admission.py caps its handshakes under way).
 - At most `limits.max_connections` at once, `limits.max_per_address` from one
   client; at a cap an idle keep-alive connection is closed to make room, and
   only when none is idle does a newcomer get 503 (admission.py).
@@ -31,8 +35,9 @@ import socket
 import ssl
 import time
 
+from .alpn import negotiated
 from .blocking import FAILED, PLAIN_HTTP, PLAIN_HTTP_ON_TLS_PORT, WANT_READ, WANT_WRITE, tls_handshake_step
-from .helpers import HelperThreads
+from .helpers import HelperThreads, TakeTurns
 from .outbox import Outbox, send_file_part
 from .response import error_bytes
 from .server import BaseServer
@@ -42,6 +47,7 @@ READ, WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
 RECEIVE_SIZE = 64 * 1024
 SWEEP_INTERVAL = 1.0
 LINGER = 1.0
+HANDSHAKES_PER_ROUND = 4  # TLS handshake steps per round of the loop, after everything else
 DISK_THREADS = 16  # helpers that run whatever may wait on a disk, off the loop (nginx: 32)
 
 
@@ -81,6 +87,7 @@ class SelectServer(BaseServer):
         # Every step that may wait on a disk runs on these, in turn per client address.
         self.helpers = HelperThreads(DISK_THREADS, self.waker(), name="select-disk")
         self.runnable = collections.deque()  # clients with requests buffered: each gets a turn
+        self.handshakes = TakeTurns()  # handshakes that can move on, per client address
 
     def serve_forever(self):
         selector = self.selector
@@ -88,7 +95,7 @@ class SelectServer(BaseServer):
         next_sweep = time.monotonic() + SWEEP_INTERVAL
         try:
             while not self._stopping.is_set():
-                timeout = 0 if self.runnable else SWEEP_INTERVAL
+                timeout = 0 if self.runnable or self.handshakes else SWEEP_INTERVAL
                 if self.accept_paused_until or not self._listener_watched:
                     timeout = self.watch_listener(selector, timeout)
                 for key, mask in selector.select(timeout):
@@ -110,6 +117,13 @@ class SelectServer(BaseServer):
                     client.waiting_turn = False
                     if client in self.clients:
                         self.guarded(self.take_turn, client)
+                for _ in range(HANDSHAKES_PER_ROUND):  # last: the established connections come first
+                    turn = self.handshakes.take()
+                    if turn is None:
+                        break
+                    client = turn[1]
+                    if client in self.clients:
+                        self.guarded(self.handshake_step, client)
                 now = time.monotonic()
                 if now >= next_sweep:
                     self.sweep(now)
@@ -143,9 +157,12 @@ class SelectServer(BaseServer):
         key = self.admission.admit(address, self.close_idle)
         if key is None:
             return self.refuse_busy(sock)
+        secure = self.ssl_context is not None
+        if secure and not self.admission.start_handshake(key):
+            self.admission.release(key)  # too many handshakes from there already
+            return sock.close()
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        secure = self.ssl_context is not None
         now = time.monotonic()
         deadline = now + self.limits.handshake_timeout if secure else None
         connection = self.new_connection(address, secure, offload=True)
@@ -157,7 +174,7 @@ class SelectServer(BaseServer):
 
     def on_readable(self, client):
         if client.handshaking:
-            return self.handshake_step(client)
+            return self.queue_handshake(client)
         if client.draining:
             return self.drain(client)
         sock = client.sock
@@ -180,26 +197,30 @@ class SelectServer(BaseServer):
                 return self.close_client(client)
         self.queue(client, outgoing)
 
+    def queue_handshake(self, client):
+        """A handshake can move on: do it after the established connections' work,
+        in turn per client address (a step may cost a key exchange and a signature)."""
+        self.unwatch(client)
+        self.handshakes.add(client.key, client)
+
     def handshake_step(self, client):
-        plain = not isinstance(client.sock, ssl.SSLSocket)
-        if plain:  # wrapping detaches the plain socket object: unregister it first
-            self.selector.unregister(client.sock)
-            client.events = 0
-        client.sock, outcome = tls_handshake_step(client.sock, self.ssl_context)
-        if plain and outcome != FAILED:
-            client.events = READ
-            self.selector.register(client.sock, READ, client)
+        client.sock, outcome = tls_handshake_step(client.sock, self.ssl_context)  # (the socket is unwatched)
         if outcome == WANT_READ or outcome == WANT_WRITE:
             return self.want(client, READ if outcome == WANT_READ else WRITE)
         if outcome == FAILED:
             return self.close_client(client)
-        client.handshaking = False
+        self.handshake_over(client)
         if outcome == PLAIN_HTTP:
             client.connection.closing = True
             return self.queue(client, [error_bytes(400, PLAIN_HTTP_ON_TLS_PORT)])
+        client.connection = negotiated(client.sock, client.connection)  # HTTP/2 if ALPN chose "h2"
         client.deadline = None
         client.last_activity = time.monotonic()
         self.want(client, READ)
+
+    def handshake_over(self, client):
+        client.handshaking = False
+        self.admission.end_handshake(client.key)
 
     def drain(self, client):
         """After a closing response: discard what the client still sends, until EOF."""
@@ -222,7 +243,7 @@ class SelectServer(BaseServer):
         """Send what the socket takes; then answer what is buffered, or hand disk
         work to a helper; wait for WRITE, READ or the helper, whichever comes."""
         if client.handshaking:
-            return self.handshake_step(client)
+            return self.queue_handshake(client)
         connection = client.connection
         while True:
             try:
@@ -341,6 +362,8 @@ class SelectServer(BaseServer):
     def close_client(self, client):
         if client in self.clients:
             self.clients.discard(client)
+            if client.handshaking:
+                self.handshake_over(client)
             self.admission.release(client.key)
             try:
                 self.unwatch(client)

@@ -18,6 +18,34 @@ import queue
 import threading
 
 
+class TakeTurns:
+    """A queue per key, served in turn: one item of each key, then the next key.
+
+    With one client's thousand items and another's one, the other's comes
+    second, not a thousand and first. `ready(key)` may hold a key back."""
+
+    def __init__(self):
+        self.queues = collections.OrderedDict()  # key → deque, in the order of their turns
+
+    def __len__(self):
+        return len(self.queues)  # keys waiting (0: empty)
+
+    def add(self, key, item):
+        self.queues.setdefault(key, collections.deque()).append(item)
+
+    def take(self, ready=None):
+        """(key, item) of the next turn (`ready(key)` false: skip that key), or None."""
+        for key, items in self.queues.items():
+            if ready is None or ready(key):
+                item = items.popleft()
+                if items:
+                    self.queues.move_to_end(key)  # its next item waits for the others' turns
+                else:
+                    del self.queues[key]
+                return key, item
+        return None
+
+
 class HelperThreads:
     """A few threads that run blocking jobs for the event loop."""
 
@@ -26,7 +54,7 @@ class HelperThreads:
         self.per_key = per_key or max(1, count // 2)
         self.wake = wake  # called after a job has run: the loop then calls finished()
         self.name = name
-        self.waiting = collections.OrderedDict()  # key → deque of (job, then): whose turn is next
+        self.waiting = TakeTurns()  # (job, then) per key
         self.running = collections.Counter()  # key → jobs running now
         self.done = queue.SimpleQueue()  # (then, result, error), for the loop
         self.condition = threading.Condition()
@@ -37,7 +65,7 @@ class HelperThreads:
     def run(self, key, job, then=None):
         """Queue `job()` for a helper; `then(result, error)` runs on the loop afterwards."""
         with self.condition:
-            self.waiting.setdefault(key, collections.deque()).append((job, then))
+            self.waiting.add(key, (job, then))
             if self.idle:
                 self.condition.notify()
             elif len(self.threads) < self.count:
@@ -64,16 +92,12 @@ class HelperThreads:
 
     def _next(self):
         """The next job, in turn across clients, skipping those at their limit (under the lock)."""
-        for key, jobs in self.waiting.items():
-            if self.running[key] < self.per_key:
-                job, then = jobs.popleft()
-                if jobs:
-                    self.waiting.move_to_end(key)  # its next job waits for the others' turns
-                else:
-                    del self.waiting[key]
-                self.running[key] += 1
-                return key, job, then
-        return None
+        chosen = self.waiting.take(lambda key: self.running[key] < self.per_key)
+        if chosen is None:
+            return None
+        key, (job, then) = chosen
+        self.running[key] += 1
+        return key, job, then
 
     def _work(self):
         while True:

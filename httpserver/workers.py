@@ -50,6 +50,8 @@ def child_command(arguments, port, certfile, keyfile, listener_fd=None):
             command += [option, value]
     if arguments.quiet:
         command.append("--quiet")
+    if getattr(arguments, "http2", False):
+        command.append("--http2")
     return command
 
 

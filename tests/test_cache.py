@@ -7,7 +7,7 @@ import pytest
 
 from httpserver import serve_in_background
 from httpserver.lab.cache import SharedCache, directives, origin_at
-from httpserver.lab.ladder import plot_message_ladder
+from httpserver.lab.proxyladder import plot_message_ladder
 
 
 class Clock:

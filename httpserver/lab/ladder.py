@@ -249,41 +249,47 @@ def _mark_long_pauses(ax, positions, times) -> None:
                     fontsize=8, style="italic", color="0.3")
 
 
-def plot_message_ladder(exchanges, lanes, title: str = "Messages between the parties", ax=None):
-    """A ladder of whole messages among several parties, one row each, time flowing down.
+def plot_messages(rows, client_name="client", server_name="server", ax=None,
+                  title="Messages between client and server"):
+    """A ladder of messages that are not TCP segments (HTTP/2 frames, say), in the same look.
 
-    `exchanges` are (time in seconds, sender, receiver, label), e.g. a cache's
-    `exchanges`; `lanes` names the parties from left to right. Colour is the sender:
-    the first lane is the client's colour, the last the server's, any between green.
+    `rows` are (milliseconds, from_client, label) tuples, in order; one row per
+    message, real times on the axis ticks. Colour says who sent it, as in
+    `plot_ladder`. Returns the Figure.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
-    x = {name: index / (len(lanes) - 1) for index, name in enumerate(lanes)}
-    colours = {name: style.CLIENT if i == 0 else style.SERVER if i == len(lanes) - 1 else style.GREEN
-               for i, name in enumerate(lanes)}
+    if not rows:
+        raise ValueError("no messages to draw")
+    row_inches = max(MIN_ROW_INCHES, min(ROW_INCHES, (style.MAX_FIGURE_HEIGHT - 1.9) / len(rows)))
+    font = 8.5 if row_inches >= 0.34 else 7.5
     if ax is None:
-        height = 1.6 + min(0.42 * len(exchanges), style.MAX_FIGURE_HEIGHT - 1.6)
-        figure, ax = plt.subplots(figsize=(style.FIGURE_WIDTH, height))
+        figure, ax = plt.subplots(figsize=(style.FIGURE_WIDTH, 1.9 + row_inches * len(rows)))
     else:
         figure = ax.figure
-    for name in lanes:
-        ax.plot([x[name]] * 2, [-0.8, len(exchanges) - 0.2], color=style.NEUTRAL, linewidth=2, zorder=1)
-    for row, (_, sender, receiver, label) in enumerate(exchanges):
-        ax.annotate("", xy=(x[receiver], row + 0.25), xytext=(x[sender], row),
-                    arrowprops=dict(arrowstyle="-|>", color=colours[sender], linewidth=1.4), zorder=2)
-        ax.text((x[sender] + x[receiver]) / 2, row - 0.05, label, ha="center", va="bottom", fontsize=8.5,
-                zorder=3, bbox=dict(facecolor="white", edgecolor="none", pad=0.5, alpha=0.8))
-    start = exchanges[0][0] if exchanges else 0.0
-    ax.set_yticks(range(len(exchanges)))
-    ax.set_yticklabels([f"{time - start:.2f}" for time, *_ in exchanges], fontsize=8)
-    ax.set_ylabel("seconds since the first message\n(one row per message, not to scale)")
-    ax.set_ylim(len(exchanges) - 0.2, -0.8)  # time flows down
-    ax.set_xlim(-0.1, 1.1)
-    ax.set_xticks([x[name] for name in lanes])
-    ax.set_xticklabels(lanes, fontsize=10)
+    for lane in (0.0, 1.0):
+        ax.plot([lane, lane], [-0.8, len(rows) + 0.2], color=style.NEUTRAL, linewidth=2, zorder=1)
+    for y, (_, from_client, label) in enumerate(rows):
+        start, end = (0.0, 1.0) if from_client else (1.0, 0.0)
+        colour = style.CLIENT if from_client else style.SERVER
+        ax.annotate("", xy=(end, y + 0.3), xytext=(start, y),
+                    arrowprops=dict(arrowstyle="-|>", color=colour, linewidth=1.4), zorder=2)
+        ax.text(0.5, y - 0.04, label, ha="center", va="bottom", fontsize=font, zorder=3,
+                bbox=dict(facecolor="white", edgecolor="none", pad=0.5, alpha=0.8))
+    ax.set_xlim(-0.12, 1.12)
+    ax.set_ylim(len(rows) + 0.2, -0.8)  # time flows down
+    ax.set_xticks([0.0, 1.0])
+    ax.set_xticklabels([f"client\n{client_name}", f"server\n{server_name}"], fontsize=10)
     ax.xaxis.tick_top()
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels([f"{row[0]:.1f}" for row in rows], fontsize=font - 0.5)
+    ax.set_ylabel("time since the first message (ms)\none row per message, not to scale")
     for side in ("left", "right", "bottom", "top"):
         ax.spines[side].set_visible(False)
+    handles = [Line2D([], [], color=style.CLIENT, label="sent by the client"),
+               Line2D([], [], color=style.SERVER, label="sent by the server")]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, fontsize=8, frameon=False)
     ax.set_title(title, fontsize=12, pad=12)
     figure.tight_layout()
     return figure
