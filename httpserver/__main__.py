@@ -26,7 +26,7 @@ from .background import DEFAULT_MODEL, MODELS, TEMPORARY_PREFIX, make_server, re
 from .config import Limits
 from .listener import StartupError, adopt_listener
 from .tls import default_ca_folder, local_ca_files
-from .workers import sharing_method, start_workers, stop_workers
+from .workers import Supervisor, sharing_method, watch_parent
 
 
 def size(text):
@@ -105,6 +105,8 @@ def parse_arguments(argv):
     parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--listener-fd", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--worker-sharing", choices=["reuse-port", "inherit"], help=argparse.SUPPRESS)
+    parser.add_argument("--parent-fd", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--leaf-folder", help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     if not 0 <= arguments.port <= 65535:
         parser.error(f"--port must be between 0 and 65535, not {arguments.port}")
@@ -145,6 +147,7 @@ def main(argv=None):
             certfile=certfile, keyfile=keyfile, ca_folder=ca_folder, keylog=arguments.keylog,
             cache_control=arguments.cache_control or None, http2=arguments.http2, **limit_overrides(arguments),
             reuse_port=(workers > 1 and sharing == "reuse-port") or arguments.reuse_port,
+            joining=arguments.reuse_port,
             listener=None if arguments.listener_fd is None else adopt_listener(arguments.listener_fd),
             access_log=None if arguments.quiet else log_access, error_log=log_error)
     except StartupError as error:
@@ -155,19 +158,23 @@ def main(argv=None):
         remove_folder(leaf_folder)
         raise
     server.ca_file = server.ca_file or ca_file
-    children = []
+    supervisor = None
     try:
         if workers > 1:
-            children = start_workers(arguments, server.address[1], workers - 1, certfile, keyfile,
-                                     listener=server.listener if sharing == "inherit" else None)
+            supervisor = Supervisor(arguments, server.address[1], workers - 1, certfile, keyfile,
+                                    listener=server.listener if sharing == "inherit" else None,
+                                    leaf_folder=leaf_folder, log=log_error)
         if is_worker:  # the parent has said everything already
-            return serve_until_stopped(server, children)
+            return serve_until_stopped(server, parent_fd=arguments.parent_fd)
         print_welcome(server, workers)
-        return serve_until_stopped(server, children, announce=True)
+        return serve_until_stopped(server, supervisor, announce=True)
     finally:
-        # The children have stopped by now (serve_until_stopped waits for them):
-        # nobody needs the certificate files any more.
+        # The workers have stopped by now (serve_until_stopped waits for them):
+        # nobody needs the certificate files any more. A worker whose parent
+        # died removes them itself (--leaf-folder), so none are left behind.
         remove_folder(leaf_folder)
+        if is_worker and arguments.leaf_folder and parent_gone.is_set():
+            remove_folder(arguments.leaf_folder)
         server.remove_temporary_files()
 
 
@@ -184,8 +191,12 @@ def print_welcome(server, workers):
     print("Press Ctrl-C to stop.", file=sys.stderr, flush=True)
 
 
-def serve_until_stopped(server, children, announce=False):
-    """Serve until Ctrl-C or SIGTERM, then stop the server and any workers."""
+parent_gone = threading.Event()  # in a worker: the parent process has ended
+
+
+def serve_until_stopped(server, supervisor=None, announce=False, parent_fd=None):
+    """Serve until Ctrl-C or SIGTERM (or, in a worker, the parent's end), then
+    stop the server and any workers; keep the workers going meanwhile."""
     # Everything made so far (modules, the app) lives as long as the process:
     # moving it out of the garbage collector's sight keeps full collections,
     # and the pauses they cause mid-request, short.
@@ -205,19 +216,25 @@ def serve_until_stopped(server, children, announce=False):
     stop = threading.Event()
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if parent_fd is not None:
+        watch_parent(parent_fd, lambda: (parent_gone.set(), stop.set()))
+    gave_up = False
     try:
         while worker.is_alive() and not stop.wait(0.5):
-            pass
+            if supervisor is not None and not supervisor.check():
+                gave_up = True
+                break
     except KeyboardInterrupt:
         pass
     if announce:
         print("\nStopping...", file=sys.stderr, flush=True)
     server.shutdown()
-    stop_workers(children)
+    if supervisor is not None:
+        supervisor.stop()
     if crashed:  # a bug: say so, and exit non-zero so a supervisor restarts us
         print(f"httpserver: the server stopped because of an error:\n{crashed[0]}", file=sys.stderr)
         return 1
-    return 0
+    return 1 if gave_up else 0
 
 
 if __name__ == "__main__":
