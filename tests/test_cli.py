@@ -32,10 +32,10 @@ def free_port():
 class RunningServer:
     """`python -m httpserver` in a child process; stopped with Ctrl-C (SIGINT)."""
 
-    def __init__(self, *arguments, env=None):
+    def __init__(self, *arguments, env=None, program=(PYTHON, "-m", "httpserver")):
         self.port = free_port()
         self.process = subprocess.Popen(
-            [PYTHON, "-m", "httpserver", "--port", str(self.port), *arguments],
+            [*program, "--port", str(self.port), *arguments],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPOSITORY,
             env=None if env is None else {**os.environ, **env})
         self.banner = ""
