@@ -37,6 +37,10 @@ class StageResult:
     message: str = ""  # the full failure text, "" unless failed
     exchange: Optional[List[Tuple[str, bytes, float]]] = None  # (direction, bytes, seconds)
     seconds: float = 0.0
+    problem: str = ""  # what went wrong, one sentence ("" unless failed)
+    rule: str = ""  # the RFC rule of the check that failed
+    hint: str = ""  # the hint for that rule ("" when it has none)
+    exit_status: Optional[int] = None  # the program's exit status, when it exited during the stage
 
 
 @dataclass
@@ -105,7 +109,9 @@ def run_stages(command, upto=None, names=None, timeout=5.0, startup_timeout=15.0
                     program, port = start(command, workspace, stage.tls, startup_timeout)
                 except (ProgramError, RuntimeError) as error:  # RuntimeError: trustme is missing
                     results[index] = StageResult(stage.name, stage.chapter, stage.title, FAILED,
-                                                 f"Stage {stage.name} could not start the program: {error}", [])
+                                                 f"Stage {stage.name} could not start the program: {error}", [],
+                                                 problem=f"the program could not be started: {error}".split("\n")[0],
+                                                 rule=stage.rule)
                     break
             context = Context(HOST, port, workspace, timeout,
                               ssl_context=workspace.tls_files()[2] if stage.tls else None)
@@ -122,6 +128,7 @@ def run_stages(command, upto=None, names=None, timeout=5.0, startup_timeout=15.0
 def run_one(stage, context, program):
     """Run one stage's check; its StageResult, with the failing connection's bytes."""
     started = time.perf_counter()
+    printed_before = program.output_size()
     try:
         try:
             stage.check(context)
@@ -130,9 +137,24 @@ def run_one(stage, context, program):
             raise StageFailure(f"the exchange broke off unexpectedly: {error!r}") from error
     except StageFailure as failure:
         failure.client = failure.client or (context.clients[-1] if context.clients else None)
-        return StageResult(stage.name, stage.chapter, stage.title, FAILED,
-                           failure_message(stage, failure, program_note(program)),
-                           failure.client.events if failure.client else [], time.perf_counter() - started)
+        # Close our ends first: a server thread that is draining a connection before closing
+        # it prints its traceback (or exits) only then. A dying program may need a moment more.
+        context.close_all()
+        status = program.exit_code(wait=0.2)
+        if status is not None:
+            failure.problem = (f"your program exited (status {status}) during this stage, so {failure.problem}"
+                               if failure.problem.startswith("the server") else
+                               f"your program exited (status {status}) during this stage; the tester saw: "
+                               f"{failure.problem}")
+            failure.hint = ("Your program stopped: its last lines of output, below, say why (a traceback names "
+                            "the line). Catch errors per connection, so one request cannot end the server.")
+        note = program_note(program, status, printed_before)
+        if status is None and "Traceback" in note:
+            failure.problem += " (and your program printed a traceback meanwhile, below: a thread died)"
+        rule = failure.rule or stage.rule
+        return StageResult(stage.name, stage.chapter, stage.title, FAILED, failure_message(stage, failure, note),
+                           failure.client.events if failure.client else [], time.perf_counter() - started,
+                           problem=failure.problem, rule=rule, hint=failure.hint or "", exit_status=status)
     finally:
         context.close_all()
     return StageResult(stage.name, stage.chapter, stage.title, PASSED, seconds=time.perf_counter() - started)
@@ -157,13 +179,13 @@ def start(command, workspace, tls, startup_timeout):
     return program, port
 
 
-def program_note(program):
-    """A word about the program when it died, or printed a traceback."""
-    # A program that is dying as the connection breaks may need a moment to exit.
-    status = program.exit_code(wait=0.2)
-    tail = program.output_tail()
+def program_note(program, status, printed_before=0):
+    """A word about the program: how it exited, or what it printed during the stage when that
+    looks like a failure (a traceback, a thread that died, a part not built yet)."""
     if status is not None:
-        return f"Your program exited with status {status}. Its last output:\n{tail or '(nothing)'}"
+        tail = program.output_tail(lines=20)
+        return f"Your program exited with status {status}. Its last 20 lines of output:\n{tail or '(nothing)'}"
+    tail = program.output_tail(lines=20, since=printed_before)
     if "Traceback" in tail or "Error" in tail or "not built yet" in tail:
-        return f"Your program printed (last lines):\n{tail}"
+        return f"Your program printed during this stage (last lines):\n{tail}"
     return ""

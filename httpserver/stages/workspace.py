@@ -2,7 +2,11 @@
 
 Contract: `Workspace()` makes a temporary folder holding `www/` (the --root:
 index.html and a text file), `files/` (the --directory: one file to read) and,
-beside them, `secret.txt`, which no request may ever reach. `tls_files()`
+beside them, `secret.txt`, which no request may ever reach; so do the copies of
+it in `www-private/` and `files-private/`, whose names begin like the served
+folders' (a check that compares path prefixes without the separator lets them
+through), and the symbolic links `www/escape.txt` and `files/escape.txt` that
+point to it, where the system lets us make links (`links` lists the ones made). `tls_files()`
 makes a throwaway CA and a certificate for localhost with trustme, writes the
 certificate chain and key for the server (the key with mode 0600) and returns
 (certfile, keyfile, client SSLContext that trusts only that CA). `remove()`
@@ -34,6 +38,16 @@ class Workspace:
         self._write(os.path.join(self.root, "about.txt"), ABOUT_TEXT)
         self._write(os.path.join(self.directory, STORED_FILE[0]), STORED_FILE[1])
         self._write(self.secret_path, SECRET)
+        for sibling in ("www-private", "files-private"):
+            os.makedirs(os.path.join(self.base, sibling))
+            self._write(os.path.join(self.base, sibling, "secret.txt"), SECRET)
+        self.links = []  # URL paths of symbolic links that lead out of the served folders
+        for folder, prefix in ((self.root, "/"), (self.directory, "/files/")):
+            try:
+                os.symlink(self.secret_path, os.path.join(folder, "escape.txt"))
+            except (OSError, NotImplementedError):  # Windows without the privilege to make links
+                continue
+            self.links.append(prefix + "escape.txt")
         self._tls = None
 
     @staticmethod
