@@ -110,7 +110,7 @@ def respond(request, options):
     file = inside(options.root, "index.html" if path == "/" else path.lstrip("/"), flaws)
     if file is None or not os.path.isfile(file):
         if "unbound-local" in flaws:
-            return reply  # the planted bug: `reply` is only assigned further down
+            return reply  # noqa: F821  the planted bug: `reply` is only assigned further down
         return error(404, flaws)
     if method == "DELETE":
         os.remove(file)
