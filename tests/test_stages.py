@@ -9,10 +9,12 @@ talks to it over 127.0.0.1.
 """
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from httpserver.stages import FAILED, NOT_REACHED, PASSED, STAGES, run_stages, select_stages
@@ -262,3 +264,21 @@ def test_escape_shows_line_ends_and_bytes_that_are_not_text():
     assert escape(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n\x00\xff\\") == [
         "GET / HTTP/1.1\\r\\n", "Host: x\\r\\n", "\\r\\n", "\\x00\\xff\\\\"]
     assert escape(b"a" * 50, limit=10)[-1] == "... (40 more bytes)"
+
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def test_readme_and_each_chapters_build_section_name_every_stage_of_the_chapter():
+    readme = (REPOSITORY / "README.md").read_text(encoding="utf-8")
+    assert f"# the {len(STAGES)} stages, chapter by chapter" in readme
+    for chapter in range(1, 10):
+        slugs = [known.name[3:] for known in STAGES if known.chapter == chapter]
+        row = re.search(rf"^\| {chapter:02d} \|.*\| ([^|]*) \|$", readme, re.M)
+        assert row and re.findall(r"`([a-z0-9-]+)`", row.group(1)) == slugs, (chapter, row and row.group(1))
+        notebook = next((REPOSITORY / "notebooks").glob(f"{chapter:02d}_*.ipynb"))
+        build = next(cell.source for cell in nbformat.read(notebook, as_version=4).cells
+                     if cell.cell_type == "markdown" and cell.source.startswith("## Build"))
+        named = re.findall(r"`(\d\d-[a-z0-9-]+)`", build)
+        assert [name for name in named if name.startswith(f"{chapter:02d}-")] == \
+            [f"{chapter:02d}-{slug}" for slug in slugs], notebook.name

@@ -26,7 +26,7 @@ def https(context):
 
 
 PLAIN_RULE = ("RFC 9110 §15.5.1 (400 Bad Request) and RFC 8446 §6.2 (a TLS server does not go on with a "
-              "handshake it cannot parse): a plain HTTP request on the HTTPS port gets a plain-text 400, then the close")
+              "handshake it cannot parse): plain HTTP on the HTTPS port gets a plain-text 400, then the close")
 
 
 @stage("07-plain-on-tls", "plain HTTP sent to the HTTPS port gets a plain-text 400 and a close, not a hang",

@@ -176,8 +176,9 @@ class Client:
                 line = self.readline(MAX_HEAD)
             except socket.timeout:
                 if lines or self.buffer:
-                    raise StageFailure(f"an answer began ({len(self.buffer) + sum(map(len, lines))} bytes) but "
-                                       f"its head did not end within {self.timeout:g} s",
+                    began = len(self.buffer) + sum(len(line) + 2 for line in lines)
+                    raise StageFailure(f"an answer began ({began} bytes) but its head did not end within "
+                                       f"{self.timeout:g} s",
                                        expected=expected, client=self,
                                        rule="RFC 9112 §2.1 (a head ends with an empty line, CRLF CRLF)",
                                        hint="End the head with an empty line: \"\\r\\n\\r\\n\" after the "
