@@ -102,7 +102,7 @@ CLOSE_FORMS = [
 def connection_close(context):
     for fields, what in CLOSE_FORMS:
         sent = "; ".join(f"{name}: {value}" for name, value in fields)
-        expected = f"200 saying Connection: close, then the server closes ({sent}: {what})"
+        expected = f"200 saying Connection: close, then the server closes (the request sent {sent}; {what})"
         client, response = context.request("/echo/bye", fields=fields, expected=expected, keep_open=True)
         expect_status(response, 200, client, expected, rule=CLOSE_RULE)
         closed = client.closes_within(context.timeout)

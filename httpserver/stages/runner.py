@@ -5,6 +5,12 @@ fresh workspace, starts the command (again with --certfile/--keyfile
 appended for TLS stages), runs the selected stages in order until the first
 failure, stops every process it started and returns a `Report`. It never
 raises for anything the program does; a bad selection is a ValueError.
+
+A failed stage's report says what really happened: the answer that broke the
+rule, a close, a reset or silence (wire.py words each), and when the program
+exited, that it did, with its status and last 20 lines of output; when it
+printed a traceback meanwhile (a thread that died), those lines. The rule and
+hint are the failing check's own, also given apart in the StageResult.
 """
 
 import time
@@ -23,6 +29,10 @@ HOST = "127.0.0.1"
 @dataclass
 class StageResult:
     """How one stage went; `exchange` holds the failing stage's bytes on the wire.
+
+    For a failed stage, `message` is the whole text a learner reads; `problem`,
+    `rule` and `hint` are its parts, and `exit_status` is set when the program
+    had exited. Fields are only ever added here: the grader and the notebooks read them.
 
     `exchange` is None unless the stage failed; then it lists the failing
     connection's (direction "sent" or "received", bytes, seconds since the stage
@@ -129,6 +139,7 @@ def run_one(stage, context, program):
     """Run one stage's check; its StageResult, with the failing connection's bytes."""
     started = time.perf_counter()
     printed_before = program.output_size()
+    when = "during this stage" if program.exit_code() is None else "before this stage began"
     try:
         try:
             stage.check(context)
@@ -142,10 +153,9 @@ def run_one(stage, context, program):
         context.close_all()
         status = program.exit_code(wait=0.2)
         if status is not None:
-            failure.problem = (f"your program exited (status {status}) during this stage, so {failure.problem}"
+            failure.problem = (f"your program exited (status {status}) {when}, so {failure.problem}"
                                if failure.problem.startswith("the server") else
-                               f"your program exited (status {status}) during this stage; the tester saw: "
-                               f"{failure.problem}")
+                               f"your program exited (status {status}) {when}; the tester saw: {failure.problem}")
             failure.hint = ("Your program stopped: its last lines of output, below, say why (a traceback names "
                             "the line). Catch errors per connection, so one request cannot end the server.")
         note = program_note(program, status, printed_before)
