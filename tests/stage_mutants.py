@@ -1,6 +1,6 @@
 """Planted bugs for the stage tester's tests: which stage must catch each, naming which rule.
 
-Each row plants one flaw of tests/stage_servers/flaws.py in tiny_server.py, a
+Each row plants one flaw of tests/stage_servers/tiny_server.py (its FLAWS) in it, a
 server written apart from the package and from notebooks/my_server.py, runs
 the stages of the chapter that teaches the broken rule, and expects the first
 failure to be `stage`, with `rule` in the report's Rule line and `problem` in
@@ -22,7 +22,7 @@ SERVERS = Path(__file__).resolve().parent / "stage_servers"
 TINY_COMMAND = [sys.executable, str(SERVERS / "tiny_server.py"), "--port", "{port}", "--root", "{root}",
                 "--directory", "{directory}"]
 sys.path.insert(0, str(SERVERS))
-from flaws import FLAWS  # noqa: E402  (tests/stage_servers is not a package: the server runs as a script)
+from tiny_server import FLAWS  # noqa: E402  (tests/stage_servers is not a package: the server runs as a script)
 
 CONTENT_LENGTH = "RFC 9110 §8.6"
 CLOSE = "RFC 9112 §9.6"

@@ -1,6 +1,6 @@
 """The stage tester against bugs planted in an independent server: chapters 01-04.
 
-Each test plants one learner's mistake (tests/stage_servers/flaws.py) and checks
+Each test plants one learner's mistake (FLAWS in tests/stage_servers/tiny_server.py) and checks
 that the stage aimed at it fails, naming the rule the mistake breaks
 (tests/stage_mutants.py has the table and says why). Chapters 05-08 are in
 test_stages_mutants_late.py, so the two halves run in parallel.

@@ -5,22 +5,265 @@
 
 It shares no code with `httpserver` or with notebooks/my_server.py (the standard
 library only, and trustme for --break self-signed), so the stage tester passing
-it shows that the tester assumes nothing about either. `--break FLAW` plants one
-of the mistakes listed in flaws.py; this module holds the connection (reading a
-head, framing a body, keep-alive, TLS), tiny_app.py the routes.
+it shows that the tester assumes nothing about either. It is one file, like a
+learner's my_server.py, so it can stand in for one (the grader's tests do).
+
+`--break FLAW` plants one mistake a learner makes, the smallest way that
+reproduces it: FLAWS below says what each does, and tests/stage_mutants.py which
+stage must catch it, naming which rule. The file reads top to bottom: the
+flaws, the routes (what a request is answered), the connection (reading a head,
+framing a body, keep-alive), then TLS and the command line.
 """
 
 import argparse
 import email.utils
+import gzip
 import os
 import re
 import socket
 import ssl
+import tempfile
 import threading
 import time
+from urllib.parse import unquote
 
-from flaws import FLAWS
-from tiny_app import REASONS, error, respond
+FLAWS = {
+    # chapter 01: sockets, reading a head
+    "status-line": "writes \"HTTP 200 OK\": no version number in the status line",
+    "http-1-0-status": "answers \"HTTP/1.0 200 OK\", as http.server does by default",
+    "lf-only": "ends the lines of its responses with LF alone",
+    "stray-crlf": "writes a CRLF after every body, beyond Content-Length",
+    "first-recv": "answers after the first recv(), whatever it held",
+    # chapter 02: request line, fields, Host
+    "no-400": "skips header lines without a colon",
+    "split-any-space": "splits the request line with split(), so two spaces pass",
+    "lowercase-version": "compares the version case-insensitively (http/1.1 passes)",
+    "any-version": "checks only that the version starts with HTTP/ (HTTP/2.0 is served)",
+    "method-not-token": "takes any word as a method",
+    "target-any-bytes": "takes any bytes in the request target",
+    "bare-lf-request": "accepts request lines ending with a bare LF",
+    "strip-field-name": "strips the field name, so \"Accept : x\" passes",
+    "query-in-path": "routes by the whole target, query included",
+    "unbound-local": "serves in its main thread, where an UnboundLocalError for a missing file ends the program",
+    "keep-open-after-400": "after a 400 for a bad head, reads the next request",
+    "no-host-check": "serves an HTTP/1.1 request without Host",
+    "last-host-wins": "serves an HTTP/1.1 request with two Host fields (the last wins)",
+    "host-on-1-0": "asks for Host on HTTP/1.0 requests too",
+    # chapter 03: responses and routes
+    "no-content-length": "sends no Content-Length and closes instead",
+    "short-content-length": "announces one byte less than the body",
+    "long-content-length": "announces one byte more than the body",
+    "chars-not-bytes": "counts characters, not bytes, in Content-Length",
+    "charset-always": "sends text/plain; charset=utf-8 for every text, ASCII too",
+    "no-charset": "sends text/plain without charset for non-ASCII text",
+    "no-percent-decode": "echoes the path without percent-decoding it",
+    "user-agent-case": "looks the User-Agent field up by its name as written (case-sensitive)",
+    "user-agent-split": "takes a field's value as line.split(\":\")[1], cutting it at a second colon",
+    "user-agent-ows": "keeps the spaces and tabs around a field's value",
+    "head-body": "sends the body in answer to HEAD",
+    "head-length-zero": "answers HEAD with Content-Length: 0",
+    "head-not-routed": "answers HEAD with 501, as an unknown method",
+    "no-date": "sends no Date",
+    "ctime-date": "writes Date with time.ctime(), not in IMF-fixdate",
+    "no-allow": "sends a 405 without Allow",
+    "wrong-method-404": "answers 404 to a method the path does not take",
+    "unknown-method-500": "crashes into a 500 on an unknown method",
+    "error-no-length": "sends error answers without Content-Length, closing instead",
+    # chapter 04: files
+    "traversal": "joins the decoded path without checking where it leads",
+    "symlink-escape": "checks the path with os.path.abspath, which does not follow symbolic links",
+    "prefix-check": "checks that the real path starts with the folder's, without the separator",
+    "partial-upload": "writes an upload straight to its final name",
+    "body-ignored": "never reads request bodies",
+    "body-first-recv": "takes as the body only what came with the head",
+    "put-append": "opens the file with \"ab\" for PUT, appending to the old content",
+    "delete-static": "lets DELETE remove static files",
+    # chapter 05: many clients
+    "one-at-a-time": "serves one connection at a time",
+    # chapter 06: persistent connections, chunked bodies, gzip
+    "no-keep-alive": "closes after every response",
+    "lost-pipeline": "throws away bytes received after a request",
+    "close-exact": "closes only for a Connection value of exactly \"close\"",
+    "close-ignored": "ignores Connection: close",
+    "close-whole-value": "compares the whole Connection value, lower-cased, with \"close\"",
+    "close-first-field": "reads only the first Connection field",
+    "close-substring": "closes when \"close\" appears anywhere in Connection",
+    "no-close-header": "closes without saying Connection: close",
+    "http10-persistent": "keeps HTTP/1.0 connections open, as if they were HTTP/1.1",
+    "http10-keepalive-ignored": "closes HTTP/1.0 connections even with Connection: keep-alive",
+    "http10-no-keepalive-header": "keeps an HTTP/1.0 keep-alive connection without saying so",
+    "no-chunked": "treats a chunked body as empty",
+    "chunk-int16": "reads chunk sizes with int(size, 16)",
+    "chunk-strip": "strips spaces around a chunk size",
+    "chunk-lenient-crlf": "skips the two bytes after chunk data without checking them",
+    "chunk-no-trailer": "expects the empty line right after the last chunk (no trailers)",
+    "chunk-one-recv": "decodes only what has arrived, as if the body ended there",
+    "chunk-rest-dropped": "drops the bytes after a chunked body",
+    "chunk-dead-thread": "lets a bad chunk size raise out of the connection's thread",
+    "chunk-keep-open": "answers a bad chunk with 400 but keeps the connection",
+    "chunk-no-limit": "believes any chunk size, and waits for that much data",
+    "no-gzip": "never compresses",
+    "gzip-q0": "ignores q-values, so gzip;q=0 gets gzip",
+    "gzip-exact": "compresses only when Accept-Encoding is exactly \"gzip\"",
+    "gzip-case": "compares coding names case-sensitively",
+    "gzip-star": "ignores \"*\" in Accept-Encoding",
+    "gzip-no-vary": "sends no Vary: Accept-Encoding",
+    # chapter 07: HTTPS
+    "self-signed": "ignores --certfile and serves a certificate of its own",
+    "plain-tls-silent": "closes a plain-HTTP connection to the HTTPS port without a word",
+    # chapter 08: hostile input
+    "no-limits": "accepts request lines and heads of any size",
+    "no-field-count-limit": "accepts any number of header fields",
+    "body-limit-after-read": "reads the body before comparing its length with the limit",
+    "no-expect": "never answers Expect: 100-continue",
+    "smuggling": "reads Content-Length even when Transfer-Encoding is there, and keeps the connection",
+    "cl-int": "reads Content-Length with int(), which takes +5 and 5_0",
+    "cl-first-wins": "takes the first of two different Content-Length values",
+    "te-substring": "takes any Transfer-Encoding containing \"chunked\" as chunked",
+    "no-head-deadline": "has no deadline for a trickled head",
+}
+
+# ---------------------------------------------------------------- the routes
+
+REASONS = {100: "Continue", 200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 404: "Not Found",
+           405: "Method Not Allowed", 408: "Request Timeout", 413: "Content Too Large", 414: "URI Too Long",
+           431: "Request Header Fields Too Large", 500: "Internal Server Error", 501: "Not Implemented",
+           505: "HTTP Version Not Supported"}
+TYPES = {".html": "text/html", ".txt": "text/plain", ".bin": "application/octet-stream"}
+KNOWN_METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE")
+
+
+def error(status, flaws):
+    """An error answer: its status and a line of text."""
+    fields = [("Content-Type", "text/plain")]
+    return status, ("%d %s\n" % (status, REASONS[status])).encode(), fields
+
+
+def not_allowed(allowed, flaws):
+    if "wrong-method-404" in flaws:
+        return error(404, flaws)
+    status, body, fields = error(405, flaws)
+    return status, body, fields + ([] if "no-allow" in flaws else [("Allow", allowed)])
+
+
+def text(request, words, flaws):
+    """A text/plain answer, gzip-compressed when the client accepts gzip."""
+    body = words.encode("utf-8")
+    plain = (body.isascii() and "charset-always" not in flaws) or "no-charset" in flaws
+    fields = [("Content-Type", "text/plain" if plain else "text/plain; charset=utf-8")]
+    if "gzip-no-vary" not in flaws:
+        fields.append(("Vary", "Accept-Encoding"))
+    if accepts_gzip(request.get("accept-encoding"), flaws):
+        body = gzip.compress(body)
+        fields.append(("Content-Encoding", "gzip"))
+    return 200, body, fields
+
+
+def accepts_gzip(value, flaws):
+    """Whether an Accept-Encoding value allows gzip: named with q > 0, or by "*" with q > 0."""
+    if value is None or "no-gzip" in flaws:
+        return False
+    if "gzip-exact" in flaws:
+        return value == "gzip"
+    named = star = None
+    for element in value.split(","):
+        coding, *parameters = element.split(";")
+        coding = coding.strip() if "gzip-case" in flaws else coding.strip().lower()
+        quality = 1.0
+        for parameter in parameters:
+            key, _, number = parameter.partition("=")
+            if key.strip().lower() == "q" and "gzip-q0" not in flaws:
+                try:
+                    quality = float(number)
+                except ValueError:
+                    quality = 0.0
+        if coding == "gzip":
+            named = quality
+        elif coding == "*" and "gzip-star" not in flaws:
+            star = quality
+    return named > 0 if named is not None else star is not None and star > 0
+
+
+def inside(folder, name, flaws):
+    """The path of `name` in `folder`, or None when it would lead outside."""
+    if "\x00" in name:
+        return None
+    path = os.path.join(folder, name)
+    if "traversal" in flaws:
+        return path
+    check = os.path.abspath if "symlink-escape" in flaws else os.path.realpath
+    real, base = check(path), os.path.realpath(folder)
+    return real if real.startswith(base if "prefix-check" in flaws else base + os.sep) else None
+
+
+def respond(request, options):
+    """(status, body, fields) for a request whose body has been read."""
+    flaws = options.flaws
+    path = unquote(request.target if "query-in-path" in flaws else request.target.split("?")[0])
+    method = request.method
+    if method not in KNOWN_METHODS:
+        return error(500 if "unknown-method-500" in flaws else 501, flaws)
+    if method == "HEAD":
+        if "head-not-routed" in flaws:
+            return error(501, flaws)
+        method = "GET"
+    if request.target.startswith("/echo/"):
+        if method != "GET":
+            return not_allowed("GET, HEAD", flaws)
+        raw = request.target.split("?")[0][len("/echo/"):]
+        return text(request, raw if "no-percent-decode" in flaws else unquote(raw, errors="strict"), flaws)
+    if path == "/user-agent":
+        if method != "GET":
+            return not_allowed("GET, HEAD", flaws)
+        if "user-agent-case" in flaws:
+            return text(request, request.as_written.get("User-Agent", ""), flaws)
+        return text(request, request.get("user-agent") or "", flaws)
+    if path.startswith("/files/"):
+        return files(method, path[len("/files/"):], request, options)
+    if method != "GET" and not (method == "DELETE" and "delete-static" in flaws):
+        return not_allowed("GET, HEAD", flaws)
+    file = inside(options.root, "index.html" if path == "/" else path.lstrip("/"), flaws)
+    if file is None or not os.path.isfile(file):
+        if "unbound-local" in flaws:
+            return reply  # noqa: F821  the planted bug: `reply` is only assigned further down
+        return error(404, flaws)
+    if method == "DELETE":
+        os.remove(file)
+        return 204, b"", []
+    with open(file, "rb") as handle:
+        reply = 200, handle.read(), [("Content-Type", TYPES.get(os.path.splitext(file)[1], "application/octet-stream"))]
+    return reply
+
+
+def files(method, name, request, options):
+    flaws = options.flaws
+    path = inside(options.directory, name, flaws)
+    if path is None:
+        return error(404, flaws)
+    if method == "GET":
+        if not os.path.isfile(path):
+            return error(404, flaws)
+        with open(path, "rb") as handle:
+            return 200, handle.read(), [("Content-Type", "application/octet-stream")]
+    if method in ("POST", "PUT"):
+        existed = os.path.exists(path)
+        if request.stored_already:  # the partial-upload flaw wrote it while it arrived
+            return (204 if existed and not request.created else 201), b"", []
+        if "put-append" in flaws and existed:
+            with open(path, "ab") as handle:
+                handle.write(request.body)
+        else:
+            descriptor, temporary = tempfile.mkstemp(dir=os.path.dirname(path))
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(request.body)
+            os.replace(temporary, path)
+        return (204 if existed else 201), b"", []
+    if not os.path.isfile(path):
+        return error(404, flaws)
+    os.remove(path)
+    return 204, b"", []
+
+# ---------------------------------------------------------------- the connection
 
 HEAD_DEADLINE, IDLE_TIMEOUT = 1.0, 10.0
 MAX_LINE, MAX_HEAD, MAX_FIELDS, MAX_BODY = 8 * 1024, 64 * 1024, 100, 64 * 1024 * 1024
