@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 from .expectations import expect_framed, expect_head_like_get
 from .stage import expect_status, fail, stage
-from .workspace import ABOUT_TEXT, INDEX_HTML, SECRET, STORED_FILE
+from .workspace import ABOUT_TEXT, BIG_FILE, INDEX_HTML, SECRET, STORED_FILE
 
 # A body with every byte value, CRLFs and even an empty line inside: it must be
 # stored as bytes, not as text, and not cut at "\r\n\r\n".
@@ -35,6 +35,16 @@ def files_read(context):
         fail(f"the body ({len(got.body)} bytes) differs from the file ({len(data)} bytes)",
              expected=expected, client=client, rule="RFC 9110 §9.3.1 (GET transfers the file as it is)",
              hint="Open the file in binary mode (\"rb\") and send it as is.")
+
+    big_name, big_data = BIG_FILE
+    expected = f"200 and all {len(big_data):,} bytes of {big_name}"
+    client, got_big = context.request(f"/files/{big_name}", expected=expected)
+    expect_status(got_big, 200, client, expected, rule="RFC 9110 §9.3.1 (GET transfers the file)")
+    if got_big.body != big_data:
+        fail(f"the body of {big_name} ({len(got_big.body):,} bytes) differs from the file "
+             f"({len(big_data):,} bytes)",
+             expected=expected, client=client, rule="RFC 9110 §9.3.1 (GET transfers the file as it is)",
+             hint="Send with sock.sendall(data): sock.send(data) may send only part of a large answer.")
 
     expected = "404 for a file that does not exist"
     client, missing = context.request("/files/no-such-file-4b2.bin", expected=expected)
@@ -84,6 +94,14 @@ def files_write(context):
              "bytes, however TCP splits them)", hint="Keep calling recv() until Content-Length bytes of body "
              "have arrived (recv_exactly), starting with those that came with the head.")
     client.shutdown()
+
+    expected = "201, and the upload stored as --directory/with space.bin (the name percent-decoded)"
+    client, response = context.request("/files/with%20space.bin", method="POST", body=b"spaced", expected=expected)
+    expect_status(response, 201, client, expected, rule=WRITE_RULE)
+    if context.workspace.stored("with space.bin") != b"spaced":
+        fail("POST /files/with%20space.bin did not store --directory/with space.bin", expected=expected,
+             client=client, rule="RFC 3986 §2.1 (%20 in a path is an encoded space)",
+             hint="Percent-decode each segment of the path (urllib.parse.unquote) before using it as a file name.")
 
     replacement = b"replaced by PUT\n"
     expected = f"200 or 204 (or 201), and --directory/{name} holding exactly {replacement!r}"

@@ -6,13 +6,15 @@ tester trusts. A server that makes its own certificate, or none, fails the
 chain check, as a browser would refuse it.
 """
 
-from .stage import expect_status, fail, stage
+from .failure import StageFailure
 from .response import STATUS_LINE
+from .stage import expect_status, fail, stage
 
 TLS_RULE = "RFC 9110 §4.2.2 and §4.3.4 (https: TLS, and a certificate that verifies for the host)"
 
 
-@stage("07-https", "HTTPS with the given certificate: the chain verifies, requests are answered",
+@stage("07-https", "HTTPS with the given certificate: the chain verifies, requests are answered, a silent "
+       "client holds up no one",
        TLS_RULE, tls=True)
 def https(context):
     client = context.connect()  # verifies the chain against the tester's CA, and the name
@@ -23,6 +25,22 @@ def https(context):
                       hint="After the handshake, read and write the SSL socket exactly like a plain one.")
         if response.body != body:
             fail(f"the body is {response.body[:60]!r}", expected=expected, client=client)
+    # A client that connects and never starts its handshake must not hold up the next one's.
+    silent = context.connect(tls=False, label="a connection that never speaks")
+    try:
+        other = context.connect(label="a second client, while the first one says nothing")
+        _, response = context.request("/echo/beside-a-silent-one", client=other,
+                                      expected="200 over TLS while another connection stays silent")
+    except StageFailure as failure:
+        failure.problem = ("while one connection said nothing, a second client got no service: "
+                           + failure.problem)
+        failure.rule = "RFC 9112 §9 (connections are independent; a TLS handshake is one connection's business)"
+        failure.hint = ("Run each TLS handshake in the connection's own thread, with a timeout, never in the "
+                        "loop that accepts: a client that connects and sends nothing holds the handshake "
+                        "until it gives up.")
+        raise
+    expect_status(response, 200, other, "200 over TLS while another connection stays silent")
+    silent.shutdown()
 
 
 PLAIN_RULE = ("RFC 9110 §15.5.1 (400 Bad Request) and RFC 8446 §6.2 (a TLS server does not go on with a "

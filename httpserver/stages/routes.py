@@ -8,7 +8,7 @@ against the route's own rule, and only a body cut short against Content-Length.
 
 from .expectations import (HEAD_RULE, expect_date, expect_framed, expect_head_like_get, expect_nothing_more,
                            expect_text)
-from .stage import expect_status, fail, stage
+from .stage import expect_status, fail, hint_on_failure, stage
 
 ECHO_RULE = "RFC 3986 §2.1 (percent-encoding) and the route: GET /echo/{text} answers the decoded text"
 ECHO_HINT = ("Answer the path after /echo/, percent-decoded (urllib.parse.unquote) and encoded as UTF-8; "
@@ -81,18 +81,25 @@ def error_responses(context):
     # Any client error, or 501, for the unknown method: 501 is what RFC 9110 §9.1
     # advises (SHOULD), but a 404 or 405 is no lie, while a 2xx or a 500 would be.
     method_statuses = tuple(range(400, 500)) + (501,)
-    cases = [("GET", "/no/such/page-e", (404,), "404", "RFC 9110 §15.5.5 (404 Not Found)",
+    cases = [("GET", "/no/such/page-e", (404,), "status 404", "RFC 9110 §15.5.5 (404 Not Found)",
               "Answer 404 Not Found when no route and no file match."),
-             ("BREW", "/echo/coffee", method_statuses, "501 (or a 4xx)", "RFC 9110 §9.1 and §15.6.2 (a method "
-              "the server does not implement: 501)", "A method the server does not implement gets 501 Not "
-              "Implemented (405 if the path allows other methods), never a 2xx or a 500."),
-             ("DELETE", "/echo/coffee", (405,), "405 with Allow", "RFC 9110 §15.5.6 (405: the method is known "
-              "but the target does not take it)", "DELETE is a method servers know, and /echo/ does not take "
-              "it: 405 Method Not Allowed, with Allow naming the methods it does take.")]
+             ("BREW", "/echo/coffee", method_statuses, "status 501 (or a 4xx)", "RFC 9110 §9.1 and §15.6.2 "
+              "(a method the server does not implement: 501)", "A method the server does not implement gets 501 "
+              "Not Implemented (405 if the path allows other methods), never a 2xx or a 500."),
+             ("DELETE", "/echo/coffee", (405,), "status 405 with Allow", "RFC 9110 §15.5.6 (405: the method is "
+              "known but the target does not take it)", "DELETE is a method servers know, and /echo/ does not "
+              "take it: 405 Method Not Allowed, with Allow naming the methods it does take."),
+             ("get", "/echo/coffee", method_statuses, "status 501 (or a 4xx), since get is not GET",
+              "RFC 9110 §9.1 (the method token is case-sensitive)", "Compare the method exactly: \"get\" is an "
+              "unknown method, not GET."),
+             ("GET", "/echo/%FF%FE", tuple(range(200, 500)), "an answer (200 or 400), not a 500 or silence,",
+              "RFC 9110 §15.5.1 (bad input gets a 4xx answer)", "Bytes that are not UTF-8 once percent-decoded "
+              "must not crash the route: decode with errors=\"replace\", or answer 400.")]
     for method, target, statuses, wanted, rule, hint in cases:
-        expected = f"status {wanted} for {method} {target}, with a Content-Length and a Date"
-        client, response = context.request(target, method=method, expected=expected, keep_open=True)
-        expect_status(response, statuses, client, expected, rule=rule, hint=hint)
+        expected = f"{wanted} for {method} {target}, with a Content-Length and a Date"
+        with hint_on_failure(hint, rule):
+            client, response = context.request(target, method=method, expected=expected, keep_open=True)
+            expect_status(response, statuses, client, expected)
         expect_framed(response, client, expected)
         expect_date(response, client, expected)
         if response.status == 405:

@@ -140,7 +140,8 @@ class Client:
                     f"{len(self.buffer)} came in {self.timeout:g} s",
                     expected=expected, client=self, rule=CONTENT_LENGTH_RULE,
                     hint="Count the bytes of the body as sent (after encoding), not the characters "
-                         "of a text.") from None
+                         "of a text, and send them all: sock.sendall(), not sock.send(), which may "
+                         "send only part.") from None
             if not names.keys() & {"content-length", "transfer-encoding"}:
                 raise StageFailure(
                     f"the head came, but the body never ended: with no Content-Length, a body ends only "

@@ -68,6 +68,8 @@ FLAWS = {
     "no-allow": "sends a 405 without Allow",
     "wrong-method-404": "answers 404 to a method the path does not take",
     "unknown-method-500": "crashes into a 500 on an unknown method",
+    "method-case-insensitive": "upper-cases the method, so \"get\" is served as GET",
+    "echo-decode-crash": "lets a path that is not UTF-8 once decoded raise out of the connection's thread",
     "error-no-length": "sends error answers without Content-Length, closing instead",
     # chapter 04: files
     "traversal": "joins the decoded path without checking where it leads",
@@ -77,12 +79,15 @@ FLAWS = {
     "body-ignored": "never reads request bodies",
     "body-first-recv": "takes as the body only what came with the head",
     "put-append": "opens the file with \"ab\" for PUT, appending to the old content",
+    "files-no-decode": "uses the /files/ name without percent-decoding it",
+    "send-not-sendall": "sends answers with one sock.send(), which may send only part of a large one",
     "delete-static": "lets DELETE remove static files",
     # chapter 05: many clients
     "one-at-a-time": "serves one connection at a time",
     # chapter 06: persistent connections, chunked bodies, gzip
     "no-keep-alive": "closes after every response",
     "lost-pipeline": "throws away bytes received after a request",
+    "body-only-for-post": "reads a body only for POST and PUT, so a GET's body is taken for a request",
     "close-exact": "closes only for a Connection value of exactly \"close\"",
     "close-ignored": "ignores Connection: close",
     "close-whole-value": "compares the whole Connection value, lower-cased, with \"close\"",
@@ -111,6 +116,7 @@ FLAWS = {
     # chapter 07: HTTPS
     "self-signed": "ignores --certfile and serves a certificate of its own",
     "plain-tls-silent": "closes a plain-HTTP connection to the HTTPS port without a word",
+    "tls-in-accept-loop": "runs each TLS handshake in the accepting loop, without a timeout",
     # chapter 08: hostile input
     "no-limits": "accepts request lines and heads of any size",
     "no-field-count-limit": "accepts any number of header fields",
@@ -211,7 +217,14 @@ def respond(request, options):
         if method != "GET":
             return not_allowed("GET, HEAD", flaws)
         raw = request.target.split("?")[0][len("/echo/"):]
-        return text(request, raw if "no-percent-decode" in flaws else unquote(raw, errors="strict"), flaws)
+        if "no-percent-decode" in flaws:
+            return text(request, raw, flaws)
+        try:
+            return text(request, unquote(raw, errors="strict"), flaws)
+        except UnicodeDecodeError:
+            if "echo-decode-crash" in flaws:
+                raise  # nobody catches it: the connection's thread dies
+            return error(400, flaws)
     if path == "/user-agent":
         if method != "GET":
             return not_allowed("GET, HEAD", flaws)
@@ -219,7 +232,8 @@ def respond(request, options):
             return text(request, request.as_written.get("User-Agent", ""), flaws)
         return text(request, request.get("user-agent") or "", flaws)
     if path.startswith("/files/"):
-        return files(method, path[len("/files/"):], request, options)
+        name = request.target.split("?")[0] if "files-no-decode" in flaws else path
+        return files(method, name[len("/files/"):], request, options)
     if method != "GET" and not (method == "DELETE" and "delete-static" in flaws):
         return not_allowed("GET, HEAD", flaws)
     file = inside(options.root, "index.html" if path == "/" else path.lstrip("/"), flaws)
@@ -367,6 +381,8 @@ class Connection:
         method, target, version = parts
         if not TOKEN.fullmatch(method) and "method-not-token" not in flaws:
             raise Refuse(400)
+        if "method-case-insensitive" in flaws:
+            method = method.upper()
         if not re.fullmatch(rb"[\x21-\x7e]+", target) and "target-any-bytes" not in flaws:
             raise Refuse(400)
         if "any-version" in flaws:
@@ -473,6 +489,8 @@ class Connection:
 
     def read_body(self, request):
         flaws = self.flaws
+        if "body-only-for-post" in flaws and request.method not in ("POST", "PUT"):
+            return b""
         codings, lengths = request.all("transfer-encoding"), request.all("content-length")
         if codings and lengths and "smuggling" not in flaws:
             raise Refuse(400)
@@ -580,7 +598,12 @@ class Connection:
         head = (end.join(lines) + end + end).encode("latin-1")
         if head_only and "head-body" not in flaws:
             body = b""
-        self.sock.sendall(head + body + (b"\r\n" if "stray-crlf" in flaws else b""))
+        data = head + body + (b"\r\n" if "stray-crlf" in flaws else b"")
+        if "send-not-sendall" in flaws:
+            self.sock.settimeout(IDLE_TIMEOUT)
+            self.sock.send(data)  # the planted bug: one send() returns after as much as fits
+        else:
+            self.sock.sendall(data)
         return keep_open
 
     def serve(self):
@@ -659,7 +682,14 @@ def main():
     context = tls_context(options) if options.certfile else None
     while True:
         sock, _ = listener.accept()
-        if options.flaws & {"one-at-a-time", "unbound-local"}:
+        if context is not None and "tls-in-accept-loop" in options.flaws:
+            try:
+                sock = context.wrap_socket(sock, server_side=True)  # waits for this client, however long
+            except (ssl.SSLError, OSError):
+                sock.close()
+                continue
+            threading.Thread(target=handle, args=(sock, None, options), daemon=True).start()
+        elif options.flaws & {"one-at-a-time", "unbound-local"}:
             handle(sock, context, options)
         else:
             threading.Thread(target=handle, args=(sock, context, options), daemon=True).start()
