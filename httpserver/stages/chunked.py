@@ -29,43 +29,51 @@ def chunked_head(context, name):
                                                                     b"Transfer-Encoding: chunked")
 
 
-def expect_stored(context, client, name, data, expected, hint=CHUNKED_HINT):
+def expect_stored(context, client, name, data, expected, rule=CHUNKED_RULE, hint=CHUNKED_HINT):
     stored = context.workspace.stored(name)
     if stored != data:
-        fail(f"--directory/{name} holds {stored!r}"[:300], expected=expected, client=client, rule=CHUNKED_RULE,
+        fail(f"--directory/{name} holds {stored!r}"[:300], expected=expected, client=client, rule=rule,
              hint=hint)
+
+
+PIECES = b"7\r\nhello, \r\n5\r\nworld\r\n0\r\n\r\n"
+# (file name, what is special, the body in the pieces it is sent in, the data to store, rule, hint)
+UPLOADS = [
+    ("chunked.bin", "extensions, upper-case hex and CRLFs inside the data", [b"".join(CHUNKS)], CHUNKED_DATA,
+     CHUNKED_RULE, CHUNKED_HINT),
+    ("trailed.txt", "trailer fields after the last chunk", [TRAILED], b"onetwo", CHUNKED_RULE,
+     "After the chunk of size 0, read trailer lines up to the empty line and ignore them."),
+    ("capital.txt", "\"Transfer-Encoding: Chunked\" (codings are case-insensitive)", [b"7\r\ncapital\r\n0\r\n\r\n"],
+     b"capital", "RFC 9112 §7 (transfer coding names are case-insensitive)",
+     "Compare transfer codings in lower case: Chunked is chunked."),
+    # Pieces that end anywhere: between CR and LF, inside data, inside a size line.
+    ("pieces.txt", "pieces sent apart", [PIECES[:2], PIECES[2:7], PIECES[7:13], PIECES[13:]], b"hello, world",
+     CHUNKED_RULE, "A chunk may arrive in several recv() results: keep reading until decode_chunked has the "
+                   "whole body, never decode what one recv() returned on its own."),
+]
 
 
 @stage("06-chunked-upload", "chunked request bodies (extensions, trailers, pieces) are decoded and stored",
        CHUNKED_RULE)
 def chunked_upload(context):
     client = context.connect()
-    with hint_on_failure(CHUNKED_HINT, CHUNKED_RULE):
-        expected = f"201 Created, and --directory/chunked.bin holding the {len(CHUNKED_DATA)} decoded bytes"
-        client.send(chunked_head(context, "chunked.bin") + b"".join(CHUNKS), expected=expected)
-        response = client.read_response("POST", expected=expected)
-        expect_status(response, 201, client, expected)
-        expect_stored(context, client, "chunked.bin", CHUNKED_DATA, expected)
-
-        expected = "201 for a chunked body with trailer fields after the last chunk, and b'onetwo' stored"
-        client.send(chunked_head(context, "trailed.txt") + TRAILED, expected=expected)
-        response = client.read_response("POST", expected=expected)
-        expect_status(response, 201, client, expected)
-        expect_stored(context, client, "trailed.txt", b"onetwo", expected,
-                      hint="After the chunk of size 0, read trailer lines up to the empty line and ignore them.")
-
-        # The body in pieces that end anywhere: inside a size, inside data, between CR and LF.
-        expected = "201 for a chunked body that arrives in pieces, and b'hello, world' stored"
-        body = b"7\r\nhello, \r\n5\r\nworld\r\n0\r\n\r\n"
-        client.send(chunked_head(context, "pieces.txt"), expected=expected)
-        for start, end in ((0, 2), (2, 12), (12, 14), (14, len(body))):
-            time.sleep(0.03)
-            client.send(body[start:end], expected=expected)
-        response = client.read_response("POST", expected=expected)
-        expect_status(response, 201, client, expected)
-        expect_stored(context, client, "pieces.txt", b"hello, world", expected,
-                      hint="A chunk may arrive in several recv() results: keep reading until decode_chunked "
-                           "has the whole body, never decode what one recv() returned on its own.")
+    for name, what, pieces, data, rule, hint in UPLOADS:
+        expected = (f"201 for a chunked body with {what}, --directory/{name} holding {data[:40]!r}, and the "
+                    "next request on the connection answered")
+        head = chunked_head(context, name)
+        if b"Chunked" in what.encode():
+            head = head.replace(b"Transfer-Encoding: chunked", b"Transfer-Encoding: Chunked")
+        with hint_on_failure(hint, rule):
+            client.send(head + pieces[0], expected=expected)
+            for piece in pieces[1:]:
+                time.sleep(0.03)
+                client.send(piece, expected=expected)
+            response = client.read_response("POST", expected=expected)
+            expect_status(response, 201, client, expected)
+            expect_stored(context, client, name, data, expected, rule=rule, hint=hint)
+            # Nothing of the body may be left over to be read as the next request.
+            _, response = context.request("/echo/next", client=client, expected=expected)
+            expect_status(response, 200, client, expected)
 
     # The next request right behind the body, in the same write: it is the start of the next request.
     expected = "201 for the chunked body, then 200 for the request sent right behind it in the same write"

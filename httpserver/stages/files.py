@@ -103,6 +103,18 @@ def files_write(context):
              client=client, rule="RFC 3986 §2.1 (%20 in a path is an encoded space)",
              hint="Percent-decode each segment of the path (urllib.parse.unquote) before using it as a file name.")
 
+    expected = "201, and --directory/lower-case.bin holding the 6 bytes sent with \"content-length: 6\""
+    client = context.connect()
+    client.send(f"POST /files/lower-case.bin HTTP/1.1\r\nhost: {context.authority}\r\ncontent-length: 6\r\n"
+                f"\r\nlowers".encode(), expected=expected)
+    response = client.read_response("POST", expected=expected)
+    expect_status(response, 201, client, expected, rule=WRITE_RULE)
+    if context.workspace.stored("lower-case.bin") != b"lowers":
+        fail("the body sent with \"content-length: 6\" (lower case) was not stored", expected=expected,
+             client=client, rule="RFC 9110 §5.1 (field names are case-insensitive)",
+             hint="Look fields up by their lower-cased name: content-length is Content-Length.")
+    client.shutdown()
+
     replacement = b"replaced by PUT\n"
     expected = f"200 or 204 (or 201), and --directory/{name} holding exactly {replacement!r}"
     client, response = context.request(f"/files/{name}", method="PUT", body=replacement, expected=expected)
@@ -172,7 +184,9 @@ def traversal_targets(secret_path):
                # Folders beside the served ones whose names begin like theirs: a check that the real
                # path starts with the folder's path, without the separator, lets these through.
                "/../www-private/secret.txt", "/%2e%2e/www-private/secret.txt",
-               "/files/../files-private/secret.txt", "/files/%2e%2e/files-private/secret.txt"]
+               "/files/../files-private/secret.txt", "/files/%2e%2e/files-private/secret.txt",
+               # Encoded twice: decoding once gives %2e%2e, which is a name; decoding again, "..".
+               "/%252e%252e/secret.txt", "/files/%252e%252e%252fsecret.txt"]
     return targets
 
 
@@ -183,9 +197,10 @@ TRAVERSAL_RULE = ("RFC 3986 §3.3 and §5.2.4 (dot-segments); RFC 9110 §17.1 (a
 @stage("04-traversal", "no path, however encoded, and no symbolic link reaches a file outside the folders",
        TRAVERSAL_RULE)
 def traversal(context):
-    hint = ("Decode the path first (%2e%2e is \"..\", %2f is \"/\"), then join it to the folder, resolve it "
+    hint = ("Decode the path once (%2e%2e is \"..\", %2f is \"/\"), then join it to the folder, resolve it "
             "(os.path.realpath, which also follows symbolic links) and refuse it unless it is still inside "
-            "the folder (compare with the folder's path plus os.sep); refuse NUL bytes.")
+            "the folder (compare with the folder's path plus os.sep); refuse NUL bytes; open exactly the "
+            "path you checked, never one decoded again.")
     for target in traversal_targets(context.workspace.secret_path) + context.workspace.links:
         expected = "a 3xx or 4xx answer, never the secret file outside the folders"
         client, response = context.request(target, expected=expected)

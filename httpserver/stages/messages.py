@@ -69,7 +69,8 @@ MALFORMED = [
      "RFC 9112 §3 (request-line = method SP request-target SP HTTP-version)",
      "Check that the request line has exactly three parts separated by single spaces."),
     ("two spaces between method and target", b"GET  / HTTP/1.1\r\n{host}\r\n", (400,),
-     "RFC 9112 §3 (the parts are separated by exactly one SP)",
+     "RFC 9112 §3 (the parts are separated by exactly one SP; §3 lets a server read any whitespace instead, "
+     "but the course refuses that leniency, as chapter 02 explains)",
      "Split on b\" \" (one space), not with split() and no argument, and refuse empty parts."),
     ("a version in lower case", b"GET / http/1.1\r\n{host}\r\n", (400,),
      "RFC 9112 §2.3 (HTTP-version = HTTP-name \"/\" DIGIT \".\" DIGIT, and HTTP-name is case-sensitive)",
@@ -84,7 +85,8 @@ MALFORMED = [
      "RFC 9110 §15.6.6 (505 HTTP Version Not Supported for a major version the server does not speak)",
      "Answer 505 for a major version other than 1 (400 is acceptable too)."),
     ("lines ending with a bare LF", b"GET / HTTP/1.1\n{host-lf}\n", (400,),
-     "RFC 9112 §2.2 (a line ends with CRLF; this server refuses a bare LF)",
+     "RFC 9112 §2.2 (a line ends with CRLF; §2.2 lets a server accept a bare LF, but the course refuses it: "
+     "two parsers that disagree on line ends let requests be smuggled)",
      "Read lines up to LF and refuse one whose LF has no CR before it: waiting for CRLF CRLF would hang."),
     ("a header line without a colon", b"GET / HTTP/1.1\r\n{host}This line has no colon\r\n\r\n", (400,),
      "RFC 9112 §5 (field-line = field-name \":\" OWS field-value OWS)",

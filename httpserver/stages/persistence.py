@@ -17,7 +17,8 @@ from .stage import expect_status, fail, hint_on_failure, stage
 KEEP_ALIVE_RULE = "RFC 9112 §9.3 (HTTP/1.1 connections are persistent unless \"close\" is sent)"
 KEEP_ALIVE_HINT = ("HTTP/1.1 connections stay open: loop over requests on the same socket until the client "
                    "sends \"Connection: close\" or closes; read every request's body (Content-Length bytes, "
-                   "whatever the method) and keep the bytes after it for the next request.")
+                   "whatever the method) and keep the bytes after it for the next request, but start each "
+                   "request's fields afresh.")
 CLOSE_RULE = "RFC 9112 §9.6 (a server that receives the \"close\" option closes after its response, and says so)"
 CONNECTION_TOKENS_HINT = ("Connection is a list: split every Connection field's value on \",\", strip each "
                           "token and compare it in lower case with \"close\".")
@@ -46,10 +47,15 @@ def keep_alive(context):
     body = b"stored on a kept-alive connection\n"
     # A GET may carry a body too: it means nothing to the route, but it is framed like any
     # other (RFC 9112 §6), so it must be read, or its bytes are taken for the next request.
+    # Nothing of one request may carry over to the next: its fields (a User-Agent, an
+    # Accept-Encoding) belong to it alone.
     steps = [("GET", "/echo/one", b"", 200, b"one", []),
              ("POST", "/files/kept.txt", body, 201, None, []),
              ("GET", "/files/kept.txt", b"", 200, body, []),
+             ("GET", "/user-agent", b"", 200, b"first-agent/1.0", [("User-Agent", "first-agent/1.0")]),
+             ("GET", "/user-agent", b"", 200, b"second-agent/2.0", [("User-Agent", "second-agent/2.0")]),
              ("GET", "/echo/two", b"GET /echo/hidden HTTP/1.1\r\n\r\n", 200, b"two", []),
+             ("GET", "/echo/zipped", b"", 200, None, [("Accept-Encoding", "gzip")]),
              ("GET", "/echo/three", b"", 200, b"three", [("Connection", "keep-alive")])]
     with hint_on_failure(KEEP_ALIVE_HINT, KEEP_ALIVE_RULE):
         for number, (method, target, data, status, answer, fields) in enumerate(steps, start=1):

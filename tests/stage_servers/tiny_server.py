@@ -80,6 +80,10 @@ FLAWS = {
     "body-first-recv": "takes as the body only what came with the head",
     "put-append": "opens the file with \"ab\" for PUT, appending to the old content",
     "files-no-decode": "uses the /files/ name without percent-decoding it",
+    "double-decode": "checks the once-decoded path, then opens it decoded a second time",
+    "content-length-case": "reads Content-Length only under that exact name",
+    "length-on-204": "sends Content-Length: 0 with a 204",
+    "post-200": "answers 200, not 201 Created, to an upload that made a new file",
     "send-not-sendall": "sends answers with one sock.send(), which may send only part of a large one",
     "delete-static": "lets DELETE remove static files",
     # chapter 05: many clients
@@ -88,6 +92,8 @@ FLAWS = {
     "no-keep-alive": "closes after every response",
     "lost-pipeline": "throws away bytes received after a request",
     "body-only-for-post": "reads a body only for POST and PUT, so a GET's body is taken for a request",
+    "fields-carried-over": "keeps adding each request's fields to the connection's, never starting afresh",
+    "chunked-case": "recognises Transfer-Encoding: chunked in lower case only",
     "close-exact": "closes only for a Connection value of exactly \"close\"",
     "close-ignored": "ignores Connection: close",
     "close-whole-value": "compares the whole Connection value, lower-cased, with \"close\"",
@@ -197,6 +203,8 @@ def inside(folder, name, flaws):
     path = os.path.join(folder, name)
     if "traversal" in flaws:
         return path
+    if "double-decode" in flaws and inside(folder, name, flaws - {"double-decode"}) is not None:
+        return os.path.join(folder, unquote(name))  # checked one path, opens another
     check = os.path.abspath if "symlink-escape" in flaws else os.path.realpath
     real, base = check(path), os.path.realpath(folder)
     return real if real.startswith(base if "prefix-check" in flaws else base + os.sep) else None
@@ -271,7 +279,7 @@ def files(method, name, request, options):
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(request.body)
             os.replace(temporary, path)
-        return (204 if existed else 201), b"", []
+        return (204 if existed else 200 if "post-200" in flaws else 201), b"", []
     if not os.path.isfile(path):
         return error(404, flaws)
     os.remove(path)
@@ -417,6 +425,9 @@ class Connection:
             fields.append((name.decode("latin-1").lower(), value.decode("latin-1"), name.decode("latin-1")))
         if len(fields) > MAX_FIELDS and "no-limits" not in flaws and "no-field-count-limit" not in flaws:
             raise Refuse(431)
+        if "fields-carried-over" in flaws:
+            self.carried = getattr(self, "carried", []) + fields
+            fields = self.carried
         request = Request(method.decode(), target.decode("latin-1"), version.decode(), fields)
         hosts = request.all("host")
         if request.version == "HTTP/1.1" or "host-on-1-0" in flaws:
@@ -492,10 +503,12 @@ class Connection:
         if "body-only-for-post" in flaws and request.method not in ("POST", "PUT"):
             return b""
         codings, lengths = request.all("transfer-encoding"), request.all("content-length")
+        if "content-length-case" in flaws:
+            lengths = [value for key, value, written in request.fields if written == "Content-Length"]
         if codings and lengths and "smuggling" not in flaws:
             raise Refuse(400)
         if codings and not ("smuggling" in flaws and lengths):
-            joined = ", ".join(codings).lower()
+            joined = ", ".join(codings) if "chunked-case" in flaws else ", ".join(codings).lower()
             if "te-substring" in flaws and "chunked" in joined:
                 return self.read_chunked_body(request)
             names = [coding.strip() for coding in joined.split(",")]
@@ -582,7 +595,7 @@ class Connection:
         elif "no-date" not in flaws:
             lines.append("Date: " + email.utils.formatdate(usegmt=True))
         lines += ["%s: %s" % field for field in fields]
-        if not no_length and status != 204:  # RFC 9110 §8.6: no Content-Length in a 204
+        if not no_length and (status != 204 or "length-on-204" in flaws):  # RFC 9110 §8.6: none in a 204
             length = len(body)
             if "chars-not-bytes" in flaws:
                 length = len(body.decode("utf-8", "replace"))
