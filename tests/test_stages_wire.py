@@ -124,7 +124,8 @@ def test_a_server_that_stops_sending_is_told_apart_by_what_it_sent(sent, words):
 
 def test_a_close_before_the_answer_is_told_from_a_close_in_the_middle_of_it():
     for sent, words in ((b"", "the server closed the connection without answering"),
-                        (b"HTTP/1.1 200 OK\r\n", "the server closed the connection in the middle of the response head")):
+                        (b"HTTP/1.1 200 OK\r\n",
+                         "the server closed the connection in the middle of the response head")):
         ours, theirs = socket.socketpair()
         with ours:
             theirs.sendall(sent)
