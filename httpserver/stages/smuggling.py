@@ -36,13 +36,19 @@ SMUGGLING_SHAPES = [
      "RFC 9110 §8.6 (Content-Length = 1*DIGIT) and RFC 9112 §6.3 item 5 (an invalid one: 400 and close)",
      LENGTH_HINT),
     ("Transfer-Encoding whose last coding is not chunked",
-     [("Transfer-Encoding", "chunked, identity")], b"5\r\nhello\r\n0\r\n\r\n", (400, 501),
+     [("Transfer-Encoding", "chunked, identity")], b"5\r\nhello\r\n0\r\n\r\n", (400,),
      "RFC 9112 §6.3 item 4 (chunked must be the final coding, else 400 and close)",
      "Split Transfer-Encoding on commas: its last coding must be chunked, or the length is unknowable."),
-    ("an unknown Transfer-Encoding",
-     [("Transfer-Encoding", "xchunked")], b"5\r\nhello\r\n0\r\n\r\n", (400, 501),
-     "RFC 9112 §6.1 (an unknown transfer coding: 501) and §6.3 item 4",
-     "Compare whole codings, not substrings: \"xchunked\" is not chunked (501 Not Implemented, or 400)."),
+    ("a Transfer-Encoding that only looks like chunked, xchunked",
+     [("Transfer-Encoding", "xchunked")], b"5\r\nhello\r\n0\r\n\r\n", (400,),
+     "RFC 9112 §6.3 item 4 (the final coding is not chunked: 400 and close)",
+     "Compare whole codings, not substrings: \"xchunked\" is not chunked, so the body's length is "
+     "unknowable: 400, then close."),
+    ("an unknown coding before a final chunked, gzip, chunked",
+     [("Transfer-Encoding", "gzip, chunked")], b"5\r\nhello\r\n0\r\n\r\n", (501, 400),
+     "RFC 9112 §6.1 (a transfer coding the server does not understand: 501) and §6.3 item 4",
+     "Every coding before the final chunked must be one you implement; one you do not gets 501 "
+     "(Not Implemented), and the connection closes."),
 ]
 
 
