@@ -20,7 +20,7 @@ import time
 
 from .alpn import negotiated
 from .outbox import send_all
-from .response import error_bytes
+from .response import error_bytes, plain_http_answer
 from .server import BaseServer
 from .tls import send_close_notify
 
@@ -49,7 +49,6 @@ def close_gracefully(sock, linger=1.0):
         sock.close()
 
 
-PLAIN_HTTP_ON_TLS_PORT = "this port speaks HTTPS: use https:// instead of http://"
 DONE, WANT_READ, WANT_WRITE, PLAIN_HTTP, FAILED = "done", "read", "write", "plain http", "failed"
 
 
@@ -84,6 +83,16 @@ def tls_handshake_step(sock, context):
     return sock, DONE
 
 
+def plain_http_refusal(sock):
+    """The 400 for a client that spoke plain HTTP to the TLS port, made from the part of
+    its request that has arrived (looked at, not read: the close then lingers as usual)."""
+    try:
+        sent = sock.recv(8192, socket.MSG_PEEK)
+    except OSError:  # nothing more yet: the answer does without the link
+        sent = b""
+    return plain_http_answer(sent)
+
+
 def tls_accept(sock, context, timeout):
     """The TLS server handshake on a blocking socket, or None when the client cannot
     complete it. It is `tls_handshake_step` with a timeout on the socket: instead of
@@ -103,7 +112,7 @@ def refuse_plain_http(sock, timeout):
     """Tell a client that spoke plain HTTP to the TLS port which scheme to use; close."""
     sock.settimeout(timeout)
     try:
-        sock.sendall(error_bytes(400, PLAIN_HTTP_ON_TLS_PORT))
+        sock.sendall(plain_http_refusal(sock))
     except OSError:
         pass
     close_gracefully(sock)

@@ -36,7 +36,7 @@ import ssl
 import time
 
 from .alpn import negotiated
-from .blocking import FAILED, PLAIN_HTTP, PLAIN_HTTP_ON_TLS_PORT, WANT_READ, WANT_WRITE, tls_handshake_step
+from .blocking import FAILED, PLAIN_HTTP, WANT_READ, WANT_WRITE, plain_http_refusal, tls_handshake_step
 from .helpers import HelperThreads, TakeTurns
 from .outbox import Outbox, send_file_part
 from .response import error_bytes
@@ -212,7 +212,7 @@ class SelectServer(BaseServer):
         self.handshake_over(client)
         if outcome == PLAIN_HTTP:
             client.connection.closing = True
-            return self.queue(client, [error_bytes(400, PLAIN_HTTP_ON_TLS_PORT)])
+            return self.queue(client, [plain_http_refusal(client.sock)])
         client.connection = negotiated(client.sock, client.connection)  # HTTP/2 if ALPN chose "h2"
         client.deadline = None
         client.last_activity = time.monotonic()

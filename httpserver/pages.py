@@ -1,7 +1,7 @@
 """The HTML pages the server writes itself: error pages and folder listings.
 
-Contract: `error_page(status, detail)` and `listing_page(url_path, entries)`
-return the bytes of a small UTF-8 HTML document that looks like the default
+Contract: `error_page(status, detail, path)`, `plain_http_page(link)` and
+`listing_page(url_path, entries)` return the bytes of a small UTF-8 HTML document that looks like the default
 site (the few style rules are inline, so the page looks right whatever folder
 is served). Everything that came from a request or from the disk is escaped
 here; no I/O happens here.
@@ -11,6 +11,8 @@ import html
 import time
 from http import HTTPStatus
 from urllib.parse import quote, unquote
+
+from .paths import CONTROL
 
 HTML = "text/html; charset=utf-8"
 
@@ -41,14 +43,37 @@ def reason_phrase(status):
         return "Error"
 
 
-def error_page(status, detail):
-    """A page saying what went wrong, with a way back to the home page."""
+def error_page(status, detail, path=None):
+    """A page saying what went wrong, with a way back to the home page.
+
+    `path`, the request's path as a reader types it (already percent-decoded),
+    is named on the page: "Nothing at /no-such-page." says more than "not found".
+    """
     heading = f"{status} {reason_phrase(status)}"
     body = f"<h1>{html.escape(heading)}</h1>\n"
-    if detail and detail.lower() != reason_phrase(status).lower():
-        body += f"<p>{html.escape(detail)}</p>\n"
+    said = detail if detail and detail.lower() != reason_phrase(status).lower() else ""
+    if path is not None:  # control characters made visible: a path cannot rewrite the page's text
+        shown = html.escape(CONTROL.sub(_visible, path))
+        body += f"<p>Nothing at <code>{shown}</code>{': ' + html.escape(said) if said else ''}.</p>\n"
+    elif said:
+        body += f"<p>{html.escape(said)}</p>\n"
     body += '<p><a href="/">Back to the home page</a></p>\n'
     return html_page(heading, body)
+
+
+def plain_http_page(link):
+    """The 400 page for a browser that asked for http:// on the HTTPS port. `link` is the
+    https:// address to follow instead (checked by the caller), or None when unknown."""
+    heading = "400 Bad Request"
+    body = (f"<h1>{heading}</h1>\n<p>This port speaks HTTPS: the address must start with "
+            "<code>https://</code>, not <code>http://</code>.</p>\n")
+    if link:
+        body += f'<p>Go to <a href="{html.escape(link, quote=True)}">{html.escape(link)}</a>.</p>\n'
+    return html_page(heading, body)
+
+
+def _visible(match):
+    return f"\\x{ord(match.group()):02x}"
 
 
 def listing_page(url_path, entries, shown=str, not_listed=0, partial=False):

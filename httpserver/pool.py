@@ -31,7 +31,7 @@ import threading
 import time
 
 from .alpn import negotiated
-from .blocking import DONE, PLAIN_HTTP, PLAIN_HTTP_ON_TLS_PORT, WANT_READ, WANT_WRITE, tls_handshake_step
+from .blocking import DONE, PLAIN_HTTP, WANT_READ, WANT_WRITE, plain_http_refusal, tls_handshake_step
 from .helpers import TakeTurns
 from .outbox import Outbox
 from .response import error_bytes
@@ -270,7 +270,7 @@ class PoolServer(BaseServer):
         elif outcome == PLAIN_HTTP:
             self.handshake_over(client)
             client.connection.closing = True
-            client.outbox.extend([error_bytes(400, PLAIN_HTTP_ON_TLS_PORT)])
+            client.outbox.extend([plain_http_refusal(client.sock)])
             self.flush(client)
         else:
             self.drop(client)

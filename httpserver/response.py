@@ -7,12 +7,14 @@ as a `FileBody`, which the server sends with `socket.sendfile` where it can.
 No I/O happens here.
 """
 
+import re
 import time
 from email.utils import formatdate
 from http import HTTPStatus
+from urllib.parse import unquote
 
 from .negotiation import preferred_type
-from .pages import HTML, error_page
+from .pages import HTML, error_page, plain_http_page
 
 SERVER_NAME = "httpserver/0.1"
 
@@ -96,8 +98,44 @@ def error_response(error, request=None):
     text. `request` is None when the error came before a request head was read."""
     accept = request.headers.get("accept") if request is not None else None
     if preferred_type(accept, ERROR_TYPES) == "text/html":
-        return Response(error.status, error_page(error.status, error.reason), error.headers, HTML)
+        path = unquote(request.path, errors="replace") if error.status == 404 else None
+        return Response(error.status, error_page(error.status, error.reason, path), error.headers, HTML)
     return text_response(error.status, f"{error.status} {error.reason}", error.headers)
+
+
+PLAIN_HTTP_ON_TLS_PORT = "this port speaks HTTPS: use https:// instead of http://"
+# What may be echoed back into a link: a Host of name or address and port (RFC 3986
+# §3.2.2), and a path of visible ASCII without quotes or angle brackets.
+_HOST = re.compile(rb"[A-Za-z0-9.\-]+(?::[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](?::[0-9]{1,5})?")
+_TARGET = re.compile(rb"/[!#-;=?-~]*")
+
+
+def plain_http_answer(sent):
+    """The 400 for a client that spoke plain HTTP to the HTTPS port, as bytes (then close).
+
+    `sent` is what the client sent so far (its request head, perhaps cut short).
+    The answer names the https:// address to use when the head gives it; it is a
+    small HTML page with that link when the client prefers HTML, as a browser
+    does, and one line of text otherwise.
+    """
+    lines = sent.split(b"\r\n")
+    request_line = lines[0].split(b" ")
+    fields = {}
+    for line in lines[1:-1]:  # the last piece may be a field cut short: left out
+        name, colon, value = line.partition(b":")
+        if colon:
+            fields.setdefault(name.strip().lower(), value.strip())
+    host, target = fields.get(b"host", b""), request_line[1] if len(request_line) == 3 else b""
+    link = None
+    if _HOST.fullmatch(host) and _TARGET.fullmatch(target):
+        link = "https://" + (host + target).decode("ascii")
+    accept = fields.get(b"accept", b"").decode("latin-1")
+    if preferred_type(accept or None, ERROR_TYPES) == "text/html":
+        response = Response(400, plain_http_page(link), (), HTML)
+    else:
+        reason = f"this port speaks HTTPS: use {link}" if link else PLAIN_HTTP_ON_TLS_PORT
+        response = text_response(400, f"400 {reason}")
+    return encode_head(response, close=True) + response.body
 
 
 _date_cache = (0, b"")

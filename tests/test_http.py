@@ -61,6 +61,14 @@ def test_unknown_path_is_404_with_a_reason(server):
     assert body.startswith(b"404 ")
 
 
+def test_a_browser_gets_a_404_page_naming_the_missing_path(server):
+    status, headers, body = request(server, "GET", "/no%20such/%3Cb%3Epage", headers={"Accept": "text/html"})
+    assert status == 404 and headers["Content-Type"] == "text/html; charset=utf-8"
+    # decoded as a reader typed it, and escaped: the path cannot add markup to the page
+    assert b"Nothing at <code>/no such/&lt;b&gt;page</code>." in body
+    assert b"<b>" not in body and b'<a href="/">' in body
+
+
 def test_static_types_and_folders(server):
     assert request(server, "GET", "/style.css")[1]["Content-Type"] == "text/css; charset=utf-8"
     status, headers, body = request(server, "GET", "/images/logo.png")

@@ -45,6 +45,8 @@ def test_index_shows_the_address_it_was_served_from(home):
     # the page's script put this server's own address into the curl examples
     assert f'curl -i <span class="origin">{server.url}</span>/echo/hi' in dom
     assert "127.0.0.1:4221" not in dom
+    # and says which port it answers on, not the default one it is not using
+    assert f"this server is answering on port {server.port} (the default is 4221" in dom
 
 
 def test_non_ascii_text_is_decoded_as_utf8(home):
@@ -57,6 +59,7 @@ def test_a_missing_page_is_an_html_page_with_a_link_home(home):
     with serve_in_background(model="select") as server:
         dom, _ = page_in_browser(server.url + "/no-such-page", home)
     assert "<h1>404 Not Found</h1>" in dom and '<a href="/">' in dom
+    assert "Nothing at <code>/no-such-page</code>." in dom
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux") or shutil.which("certutil") is None,
@@ -79,3 +82,10 @@ def test_a_trusted_ca_is_still_trusted_after_a_restart(home, tmp_path):
         untrusted, log = page_in_browser(url, untrusted_home)
     assert "It works." in trusted
     assert "It works." not in untrusted and "ERR_CERT_AUTHORITY_INVALID" in log
+
+
+def test_http_typed_for_the_https_port_gets_a_page_with_the_https_link(home):
+    with serve_in_background(model="select", tls=True) as server:
+        dom, _ = page_in_browser(f"http://localhost:{server.port}/echo/hi", home)
+    link = f"https://localhost:{server.port}/echo/hi"
+    assert "This port speaks HTTPS" in dom and f'<a href="{link}">{link}</a>' in dom

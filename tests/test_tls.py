@@ -74,7 +74,30 @@ def test_plain_http_on_the_tls_port_gets_a_clear_answer(make_server, model):
     with socket.create_connection((server.host, server.port), timeout=5) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
         data = read_until_closed(sock, timeout=5)
-    assert data.startswith(b"HTTP/1.1 400 ") and b"https://" in data
+    assert data.startswith(b"HTTP/1.1 400 ") and b"Content-Type: text/plain" in data
+    # the request named the address: the answer gives it back with the right scheme
+    assert data.endswith(b"\r\n\r\n400 this port speaks HTTPS: use https://localhost/\n")
+
+
+def test_a_browser_on_the_tls_port_with_http_gets_a_page_with_the_https_link(make_server, model):
+    server = make_server(model=model, tls=True)
+    with socket.create_connection((server.host, server.port), timeout=5) as sock:
+        sock.sendall(b"GET /a/b.html?x=1 HTTP/1.1\r\nHost: localhost:%d\r\n"
+                     b"Accept: text/html,application/xhtml+xml,*/*;q=0.8\r\n\r\n" % server.port)
+        data = read_until_closed(sock, timeout=5)
+    head, _, page = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ") and b"Content-Type: text/html; charset=utf-8" in head
+    link = b"https://localhost:%d/a/b.html?x=1" % server.port
+    assert b'<a href="%s">%s</a>' % (link, link) in page
+
+
+@pytest.mark.parametrize("host", [b'evil"><script>', b"a b", b"", b"x.example:99999999"])
+def test_a_host_field_that_is_not_a_host_is_never_echoed_into_the_link(host):
+    from httpserver.response import plain_http_answer
+
+    answer = plain_http_answer(b"GET / HTTP/1.1\r\nHost: " + host + b"\r\nAccept: text/html\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400 ") and b"https://" in answer
+    assert b"<script>" not in answer and b"href" not in answer
 
 
 @pytest.mark.parametrize("model", ["thread", "pool", "select"])
