@@ -44,7 +44,7 @@ $(VENV)/.book-installed: $(STAMP)
 	touch $@
 
 book: $(VENV)/.book-installed  ## execute every chapter and render it with its figures: build/book/index.html
-	$(BIN)/python -m httpserver.lab.book --out build/book
+	$(BIN)/python -m httpserver.book --out build/book
 
 stages: $(STAMP)  ## every stage against notebooks/my_server.py (when present) and the package's server
 	@if [ -f notebooks/my_server.py ]; then \
