@@ -122,7 +122,7 @@ def build_book(notebooks: Path, out: Path, chapters: Optional[List[str]] = None,
         log(f"{chapter.path.name}: {figures} figures, {seconds:.0f} s" + (f"; FAILED: {error}" if error else "")
             + "".join(f"\n  {problem}" for problem in problems), flush=True)
     write_student_copies(notebooks, chosen, work / "extra" / "student")
-    context = {"repository_url": repository_url(), "student_branch": STUDENT_BRANCH}
+    context = {"repository_url": repository_url(), "student_branch": STUDENT_BRANCH, "default_mode": "auto"}
     site.write_project(work, views, front_page(built, time.perf_counter() - started), context)
     log("rendering with Sphinx", flush=True)
     shutil.rmtree(out, ignore_errors=True)

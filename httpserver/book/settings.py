@@ -34,6 +34,7 @@ suppress_warnings = ["mystnb.unknown_mime_type", "myst.header"]
 html_theme = "sphinx_book_theme"
 html_static_path = [str(HERE / "static")]
 html_css_files = ["book.css"]
+html_js_files = [("book.js", {"priority": 900})]  # after documentation_options.js (200)
 html_extra_path = ["extra"]  # the student copies, for download
 html_copy_source = False  # the pages' sources are the learner's view already shown
 html_show_sourcelink = False

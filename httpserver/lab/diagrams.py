@@ -121,7 +121,7 @@ def plot_certificate_chain(certificates: List[Certificate], title: str = "The ch
     lines = max(len(certificate.lines) for certificate in certificates)
     height = 1.0 + 0.25 * lines  # role, note, then the fields, in data units of about an inch
     gap = 0.8
-    total = (height + gap) * len(certificates)
+    total = height * len(certificates) + gap * (len(certificates) - 1) + 0.4  # no margin below the last
     figure, ax = plt.subplots(figsize=(style.FIGURE_WIDTH - 1, 0.5 + 0.85 * total))
     ax.set_xlim(0, 10)
     ax.set_ylim(total, 0)
