@@ -224,7 +224,8 @@ TIMELINE_TITLE = "Socket calls over time: what each side sent and received"
 
 
 def plot_timeline(taps_or_events, ax=None, title=TIMELINE_TITLE, xlim=None):
-    """Draw each send/recv call on a time axis, one row per tap label; return the figure.
+    """Draw each send/recv call on a time axis, one row per tap label (in the order the taps
+    or events are given); return the figure.
 
     A marker is a call's return, sized and labelled by its byte count; a thin line
     before it shows how long the call waited. Labels that would overlap are left out
@@ -234,7 +235,10 @@ def plot_timeline(taps_or_events, ax=None, title=TIMELINE_TITLE, xlim=None):
     from matplotlib.lines import Line2D
 
     events = _events_of(taps_or_events)
-    rows = list(dict.fromkeys(event.label for event in events))  # first seen, top row
+    # One row per tap, in the order given (the first on top), so that the same two ends
+    # sit the same way up in every figure whatever moved first.
+    given = [taps_or_events] if isinstance(taps_or_events, Tap) else list(taps_or_events)
+    rows = list(dict.fromkeys(item.label for item in given))
     if ax is None:
         _, ax = plt.subplots(figsize=(10, 1.4 + 1.0 * max(1, len(rows))))
         ax.figure.subplots_adjust(left=0.1, right=0.8, bottom=0.35 / (1 + 0.5 * len(rows)))
