@@ -128,10 +128,25 @@ def test_stacked_gantts_share_one_time_axis():
     fast = records([("select-server", 1)] * 3)
     slow = [HandlingRecord(r.thread, r.path, r.start, r.end + 0.010, r.connection) for r in fast]
     figure = plot_gantts({"fast": fast, "slow": slow}, titles={"fast": "fast one"})
-    fast_ax, slow_ax = figure.axes[:2]
+    fast_ax, fast_zoom, slow_ax, slow_zoom = figure.axes[:4]
     assert fast_ax.get_xlim() == slow_ax.get_xlim()
     assert fast_ax.get_title() == "fast one" and slow_ax.get_title() == "slow"
     assert slow_ax.get_xlim()[1] > 12  # the slow panel's 12 ms set the shared axis
+    assert fast_zoom.get_title() == "its first 3 requests, enlarged"
+    assert fast_zoom.get_xlim()[1] < 5, "each enlargement has its own time axis"
+
+
+def test_workers_are_in_name_order_and_many_connections_share_one_colour():
+    handled = [HandlingRecord(f"pool-worker-{worker}", "/", start, start + 0.001, 40000 + start)
+               for start, worker in enumerate([2, 10, 0, 1, 9, 3, 4, 5, 6, 7, 8])]
+    assert connection_colours(handled) is None, "11 connections, 8 colours: colours would repeat"
+    ax = plot_gantt(handled).axes[0]
+    assert [label.get_text() for label in ax.get_yticklabels()] == [f"worker {n}" for n in range(11)]
+    colours = {to_hex(colour).upper() for collection in ax.collections for colour in collection.get_facecolors()}
+    assert colours == {style.BLUE}
+    figure = plot_gantts({"iterative": handled})
+    legend_texts = [text.get_text() for legend in figure.legends for text in legend.get_texts()]
+    assert any("a new connection for every request" in text for text in legend_texts)
 
 
 # Timelines

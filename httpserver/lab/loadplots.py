@@ -44,23 +44,34 @@ def _note_no_data(ax):
 
 
 def connection_colours(records):
-    """{client port: colour}, in the order connections first appear (palette wraps past 8)."""
+    """{client port: colour}, in the order connections first appear; None when there are more
+    connections than colours (a new connection per request): colours would then repeat and
+    tell nothing apart, so the bars get one colour."""
     ports = dict.fromkeys(record.connection for record in sorted(records, key=lambda r: r.start))
+    if len(ports) > len(style.PALETTE):
+        return None
     return {port: style.colour(index) for index, port in enumerate(ports)}
 
 
-def plot_gantt(records, ax=None, title=GANTT_TITLE, min_bar_ms=None, xlim_ms=None, legend=True):
-    """One row per serving thread (first to serve on top), one bar per request; the figure.
+def _natural(name):
+    """'worker 10' after 'worker 9': numbers in a name compare as numbers."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
-    Bars are coloured by connection (client port), so a row of many colours is a
-    thread that served many connections. A handler often runs for a few
-    microseconds: `min_bar_ms` (default: 0.4 % of the time span) widens the
-    shortest bars so that each stays visible. `xlim_ms` fixes the time axis's end.
+
+def plot_gantt(records, ax=None, title=GANTT_TITLE, min_bar_ms=None, xlim_ms=None, legend=True):
+    """One row per serving thread (in name order: worker 0 on top), one bar per request; the figure.
+
+    Bars are coloured by connection (client port), in the order the connections
+    first sent a request, so a row of many colours is a thread that served many
+    connections; with more connections than colours, every bar is blue. A
+    handler often runs for a few microseconds: `min_bar_ms` (default: 0.2 % of
+    the time axis) widens the shortest bars so that each stays visible.
+    `xlim_ms` fixes the time axis's end.
     """
     import matplotlib.pyplot as plt
 
     records = sorted(records, key=lambda record: record.start)
-    rows = list(dict.fromkeys(record.thread for record in records))  # first seen, top row
+    rows = sorted(dict.fromkeys(record.thread for record in records), key=lambda name: _natural(short_thread_name(name)))
     if ax is None:
         _, ax = plt.subplots(figsize=(style.FIGURE_WIDTH, 1.2 + 0.3 * max(1, len(rows))))
     ax.set_title(title)
@@ -75,14 +86,14 @@ def plot_gantt(records, ax=None, title=GANTT_TITLE, min_bar_ms=None, xlim_ms=Non
     if xlim_ms is None:
         xlim_ms = span_ms * 1.01
     if min_bar_ms is None:
-        min_bar_ms = max(xlim_ms, 1e-3) * 0.004
+        min_bar_ms = max(xlim_ms, 1e-3) * 0.002
     colours = connection_colours(records)
     for row, thread in enumerate(rows):
         mine = [record for record in records if record.thread == thread]
         bars = [((record.start - origin) * 1000, max(min_bar_ms, (record.end - record.start) * 1000))
                 for record in mine]
-        ax.broken_barh(bars, (row - 0.35, 0.7), facecolors=[colours[r.connection] for r in mine],
-                       linewidth=0)
+        ax.broken_barh(bars, (row - 0.35, 0.7), linewidth=0,
+                       facecolors=[colours[r.connection] for r in mine] if colours else style.BLUE)
     ax.set_yticks(range(len(rows)))
     labels = [short_thread_name(thread) for thread in rows]
     # Many rows (a thread each): label every few, so the labels never overlap.
@@ -91,7 +102,7 @@ def plot_gantt(records, ax=None, title=GANTT_TITLE, min_bar_ms=None, xlim_ms=Non
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_xlim(0, xlim_ms + min_bar_ms)
     ax.grid(axis="x", alpha=0.3)
-    if legend and 1 < len(colours) <= 16:
+    if legend and colours and len(colours) > 1:
         from matplotlib.patches import Patch
         handles = [Patch(color=colour, label=f":{port}") for port, colour in colours.items()]
         style.legend_outside(ax, handles=handles, title="connection\n(client port)", title_fontsize=8,
@@ -99,21 +110,25 @@ def plot_gantt(records, ax=None, title=GANTT_TITLE, min_bar_ms=None, xlim_ms=Non
     return ax.figure
 
 
-def _order_legend(ax, count):
-    """One legend for stacked panels whose ports differ: colours by order of first request."""
+def _order_legend(figure, count, one_colour):
+    """One legend under stacked panels whose ports differ: colours by order of first request."""
     from matplotlib.patches import Patch
 
     ordinals = ["1st", "2nd", "3rd"] + [f"{n}th" for n in range(4, count + 1)]
     handles = [Patch(color=style.colour(index), label=ordinals[index]) for index in range(count)]
-    style.legend_outside(ax, handles=handles, title="connection, in\norder of its first\nrequest",
-                         title_fontsize=8)
+    if one_colour:
+        handles.append(Patch(color=style.BLUE, label="(blue only: a new connection for every request)"))
+    return figure.legend(handles=handles, loc="lower center", ncol=min(len(handles), 9), fontsize=9,
+                         title="bar colour: the connection the request came on, in order of its first request",
+                         title_fontsize=9, frameon=False)
 
 
-def plot_gantts(records_by_name, titles=None, suptitle=GANTT_TITLE):
-    """One Gantt chart per entry, stacked, on one shared time axis; returns the figure.
+def plot_gantts(records_by_name, titles=None, suptitle=GANTT_TITLE, zoom=16):
+    """One Gantt chart per entry, stacked, on one shared time axis; beside each, its first
+    `zoom` requests enlarged (each panel its own axis). Returns the figure.
 
     `titles` maps a name to its panel's title (default: the name). The panels'
-    heights follow their numbers of rows; every panel colours by connection.
+    heights follow their numbers of rows; one legend for all, under them.
     """
     import matplotlib.pyplot as plt
 
@@ -122,21 +137,32 @@ def plot_gantts(records_by_name, titles=None, suptitle=GANTT_TITLE):
     spans = [max(r.end for r in records) - min(r.start for r in records)
              for records in records_by_name.values() if records]
     xlim_ms = max(spans, default=0.001) * 1000 * 1.01
-    height = min(style.MAX_FIGURE_HEIGHT + 3, 1.2 + sum(0.9 + 0.22 * count for count in row_counts))
-    figure, axes = plt.subplots(len(names), 1, figsize=(style.FIGURE_WIDTH, height), sharex=True,
-                                squeeze=False, gridspec_kw={"height_ratios": [1.6 + c for c in row_counts]})
-    for ax, name in zip(axes[:, 0], names):
-        plot_gantt(records_by_name[name], ax=ax, title=(titles or {}).get(name, name), xlim_ms=xlim_ms,
-                   legend=False)
-        ax.xaxis.set_tick_params(labelbottom=True)  # every panel keeps its own numbers
-    # The legend goes by the tallest panel; with more connections than colours, colours repeat.
-    connections = max((len({r.connection for r in records}) for records in records_by_name.values()),
-                      default=0)
-    if connections > 1:
-        tallest = max(range(len(names)), key=lambda index: row_counts[index])
-        _order_legend(axes[tallest, 0], min(connections, len(style.PALETTE)))
+    height = min(style.MAX_FIGURE_HEIGHT + 4, 1.8 + sum(0.95 + 0.2 * count for count in row_counts))
+    figure, axes = plt.subplots(len(names), 2, figsize=(style.FIGURE_WIDTH + 1, height), squeeze=False,
+                                gridspec_kw={"height_ratios": [1.6 + c for c in row_counts],
+                                             "width_ratios": [3, 2]})
+    one_colour = False
+    for (whole, first), name in zip(axes, names):
+        records = sorted(records_by_name[name], key=lambda record: record.start)
+        plot_gantt(records, ax=whole, title=(titles or {}).get(name, name), xlim_ms=xlim_ms, legend=False)
+        early = records[:zoom]
+        window = (max(r.end for r in early) - early[0].start) * 1000 if early else 1.0
+        plot_gantt(early, ax=first, legend=False, min_bar_ms=window * 0.012,
+                   title=f"its first {len(early)} requests, enlarged" if early else "")
+        first.set_ylabel("")
+        if records:  # the same colours as on the left: those of the whole run's connections
+            colours = connection_colours(records)
+            for collection, thread in zip(first.collections, sorted(
+                    dict.fromkeys(r.thread for r in early), key=lambda t: _natural(short_thread_name(t)))):
+                mine = [r for r in early if r.thread == thread]
+                collection.set_facecolors([colours[r.connection] for r in mine] if colours else style.BLUE)
+            one_colour = one_colour or colours is None
+    connections = [len({r.connection for r in records}) for records in records_by_name.values()]
+    shown = max([count for count in connections if count <= len(style.PALETTE)], default=0)
     figure.suptitle(suptitle)
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0.06 if shown > 1 or one_colour else 0, 1, 1))
+    if shown > 1 or one_colour:
+        _order_legend(figure, shown, one_colour)
     return figure
 
 

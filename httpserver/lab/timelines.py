@@ -50,8 +50,11 @@ def merge_spans(spans: Iterable[Span], within: float) -> list:
 
 def plot_lanes(spans: Iterable[Span], kinds: Dict[str, str], marks: Iterable[Mark] = (), ax=None,
                title: str = "Who did what, when", xlabel: str = "time (s)",
-               xlim: Optional[tuple] = None):
-    """Bars per lane, coloured by kind, with optional marks; returns the figure."""
+               xlim: Optional[tuple] = None, lanes: Optional[list] = None):
+    """Bars per lane, coloured by kind, with optional marks; returns the figure.
+
+    `lanes` fixes the lanes' order, top first (default: the order they are first seen),
+    so that panels drawn side by side list the same lanes the same way."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
@@ -59,7 +62,8 @@ def plot_lanes(spans: Iterable[Span], kinds: Dict[str, str], marks: Iterable[Mar
     unknown = {span.kind for span in spans} - set(kinds)
     if unknown:
         raise ValueError(f"kinds without a legend entry: {sorted(unknown)}")
-    lanes = list(dict.fromkeys([span.lane for span in spans] + [mark.lane for mark in marks]))
+    seen = list(dict.fromkeys([span.lane for span in spans] + [mark.lane for mark in marks]))
+    lanes = list(lanes) + [lane for lane in seen if lane not in lanes] if lanes else seen
     if ax is None:
         _, ax = plt.subplots(figsize=(style.FIGURE_WIDTH, 1.6 + 0.7 * max(1, len(lanes))))
     looks = {kind: (style.colour(index), HATCHES[index % len(HATCHES)])
