@@ -92,10 +92,16 @@ def test_ladder_colour_always_means_the_sender():
     assert sum(label.startswith("connection :") for label in labels) == 3
 
 
-def test_a_long_ladder_stays_within_a_screen():
-    figure = plot_ladder(load_recorded("three_connections"))
-    assert figure.get_figheight() <= style.MAX_FIGURE_HEIGHT + 0.5
-    assert figure.get_figheight() < 14  # 30 segments at the old fixed row height
+def test_a_long_ladder_keeps_its_text_readable():
+    figure = plot_ladder(load_recorded("three_connections"))  # 30 segments, 3 connections
+    ax = figure.axes[0]
+    labels = [text for text in ax.texts if "seq=" in text.get_text()]
+    assert len(labels) == 30 and min(text.get_fontsize() for text in labels) >= 8.5
+    assert figure.get_figheight() < 12  # taller than a screen, but not the 14 of the old fixed rows
+    # one band and one name per connection, instead of "[:port]" on every label
+    assert not any(text.get_text().startswith("[:") for text in labels)
+    assert any(text.get_text().startswith("(connection 1) FIN-ACK") for text in labels), "a late FIN says whose"
+    assert sum(text.get_text().startswith("connection ") for text in ax.texts) == 3
 
 
 def test_bare_acks_say_what_they_acknowledge():

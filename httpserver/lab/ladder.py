@@ -138,7 +138,7 @@ def acknowledged(rows: List[LadderRow]) -> List[str]:
 
 
 ROW_INCHES = 0.42  # room for one arrow and its label
-MIN_ROW_INCHES = 0.24  # below this, labels touch
+MIN_ROW_INCHES = 0.3  # below this, labels touch: a longer ladder makes a taller figure
 
 
 def plot_ladder(segments: List[Segment], client_port: Optional[int] = None, ax=None,
@@ -170,7 +170,7 @@ def plot_ladder(segments: List[Segment], client_port: Optional[int] = None, ax=N
         positions, step = list(range(len(rows))), 1.0
 
     row_inches = max(MIN_ROW_INCHES, min(ROW_INCHES, (style.MAX_FIGURE_HEIGHT - 1.9) / len(rows)))
-    font = 8.5 if row_inches >= 0.34 else 7.5
+    font = 9 if row_inches >= 0.34 else 8.5
     if ax is None:
         figure, ax = plt.subplots(figsize=(style.FIGURE_WIDTH, 1.9 + row_inches * len(rows)))
     else:
@@ -185,7 +185,32 @@ def plot_ladder(segments: List[Segment], client_port: Optional[int] = None, ax=N
     for row in rows:
         line_styles.setdefault(connection_key(row.segment), style.LINESTYLES[len(line_styles) % 4])
     several = len(line_styles) > 1
-    for y, row, note in zip(positions, rows, notes):
+    # A band and a name per connection, instead of "[:port]" on every label: a band runs from
+    # a connection's first segment to the next connection's first; a segment that falls in
+    # another's band (a late FIN) says which connection it belongs to.
+    keys = [connection_key(row.segment) for row in rows]
+    firsts = list(dict.fromkeys(keys))
+    band_of = []  # for each row, the number of the band it is drawn in
+    for key in keys:
+        band_of.append(max(firsts.index(k) for k in keys[:len(band_of) + 1]))
+    if several:
+        for number, key in enumerate(firsts):
+            mine = [y for y, band in zip(positions, band_of) if band == number]
+            row = rows[keys.index(key)]
+            port = row.segment.sport if row.from_client else row.segment.dport
+            if number % 2 == 0:
+                ax.axhspan(mine[0] - 0.5 * step, mine[-1] + 0.5 * step, color="0.94", zorder=0, linewidth=0)
+            ax.text(1.06, (mine[0] + mine[-1]) / 2, f"connection {number + 1}\n(port {port})", rotation=90,
+                    ha="center", va="center", fontsize=font, color="0.3")
+
+    def shown_label(index, row):
+        if not several:
+            return row.label
+        label = re.sub(r"^\[:\d+\] ", "", row.label)
+        home = firsts.index(keys[index])
+        return label if home == band_of[index] else f"(connection {home + 1}) {label}"
+
+    for index, (y, row, note) in enumerate(zip(positions, rows, notes)):
         start, end = (client_x, server_x) if row.from_client else (server_x, client_x)
         if row.segment.has("RST"):
             color = style.ERROR
@@ -196,7 +221,7 @@ def plot_ladder(segments: List[Segment], client_port: Optional[int] = None, ax=N
                                     linestyle=line_styles[connection_key(row.segment)]), zorder=2)
         reset = row.segment.has("RST")
         bold = reset or row.segment.has("SYN") or row.segment.has("FIN") or bool(row.segment.payload)
-        label = row.label + (f"  ({note})" if note else "")
+        label = shown_label(index, row) + (f"  ({note})" if note else "")
         ax.text(0.5, y - 0.04 * step, label, ha="center", va="bottom", fontsize=font,
                 color=style.ERROR if reset else "black" if bold else "0.3",
                 fontweight="bold" if bold else "normal", zorder=3,
@@ -204,7 +229,7 @@ def plot_ladder(segments: List[Segment], client_port: Optional[int] = None, ax=N
     if spacing == "event":
         _mark_long_pauses(ax, positions, times)
 
-    ax.set_xlim(-0.12, 1.12)
+    ax.set_xlim(-0.12, 1.14 if several else 1.12)
     ax.set_ylim(positions[-1] + 1.2 * step, positions[0] - 0.8 * step)  # time flows down
     ax.set_xticks([client_x, server_x])
     ax.set_xticklabels([f"client\n{client_name}", f"server\n{server_name}"], fontsize=10)
@@ -263,7 +288,7 @@ def plot_messages(rows, client_name="client", server_name="server", ax=None,
     if not rows:
         raise ValueError("no messages to draw")
     row_inches = max(MIN_ROW_INCHES, min(ROW_INCHES, (style.MAX_FIGURE_HEIGHT - 1.9) / len(rows)))
-    font = 8.5 if row_inches >= 0.34 else 7.5
+    font = 9 if row_inches >= 0.34 else 8.5
     if ax is None:
         figure, ax = plt.subplots(figsize=(style.FIGURE_WIDTH, 1.9 + row_inches * len(rows)))
     else:
@@ -277,7 +302,7 @@ def plot_messages(rows, client_name="client", server_name="server", ax=None,
                     arrowprops=dict(arrowstyle="-|>", color=colour, linewidth=1.4), zorder=2)
         ax.text(0.5, y - 0.04, label, ha="center", va="bottom", fontsize=font, zorder=3,
                 bbox=dict(facecolor="white", edgecolor="none", pad=0.5, alpha=0.8))
-    ax.set_xlim(-0.12, 1.12)
+    ax.set_xlim(-0.12, 1.14 if several else 1.12)
     ax.set_ylim(len(rows) + 0.2, -0.8)  # time flows down
     ax.set_xticks([0.0, 1.0])
     ax.set_xticklabels([f"client\n{client_name}", f"server\n{server_name}"], fontsize=10)
