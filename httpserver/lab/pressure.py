@@ -51,21 +51,34 @@ def pipelining_pressure(server, path, count=400, seconds=2.0, interval=0.05):
 
 
 def plot_pressure(runs, title="One client pipelines requests for a 1 MiB file and never reads"):
-    """Descriptors over time, one line per run: runs is {label: samples}."""
-    from matplotlib.figure import Figure
+    """Descriptors over time, one line per run: runs is {label: samples}.
 
-    figure = Figure(figsize=(FIGURE_WIDTH, 4), layout="constrained")
+    The count axis is logarithmic above 1 (linear from 0 to 1), so that a run holding
+    3 files stands clearly off the axis beside one holding 400; each line ends with
+    its largest count written out."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
+
+    figure = Figure(figsize=(FIGURE_WIDTH, 4.4), layout="constrained")
     axes = figure.subplots()
     for number, (label, samples) in enumerate(runs.items()):
         times = [t for t, _ in samples]
         values = [v for _, v in samples]
-        axes.plot(times, values, label=label, markevery=max(1, len(times) // 10), **series_style(number))
+        look = series_style(number)
+        axes.plot(times, values, label=label, markevery=max(1, len(times) // 10), **look)
+        if values:
+            axes.annotate(f"at most {max(values):,}", (times[-1], values[-1]), xytext=(6, 0),
+                          textcoords="offset points", va="center", fontsize=9, color=look["color"])
     axes.set_title(title)
     axes.set_xlabel("time since the client sent its requests (s)")
-    axes.set_ylabel("files the server holds open")
-    axes.set_ylim(bottom=0)
+    axes.set_ylabel("files the server holds open (log scale)")
+    axes.set_yscale("symlog", linthresh=1)
+    axes.set_ylim(0, 2000)
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,.0f}"))
+    if runs and any(runs.values()):
+        axes.set_xlim(0, max(t for samples in runs.values() for t, _ in samples) * 1.15)  # room for the words
     axes.grid(alpha=0.3)
-    axes.legend(loc="center right")
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, fontsize=9)
     if sys.platform == "win32":
         axes.text(0.5, 0.5, "Windows does not list a process's open files", transform=axes.transAxes,
                   ha="center")
