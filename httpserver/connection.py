@@ -328,10 +328,12 @@ class Connection:
         the cache holds are shared by every response, never copied into each.
         """
         keep_alive_header = request is not None and request.version == "HTTP/1.0" and not close
-        head = encode_head(response, close=close, keep_alive_header=keep_alive_header)
-        body = response.body
         if self.access_log is not None:
             self.access_log(self.client, request, response, response.body_length)
+        if response.wire is not None and not close and not keep_alive_header and request.method == "GET":
+            return [response.wire]  # kept ready, head and body (filecache.py)
+        head = encode_head(response, close=close, keep_alive_header=keep_alive_header)
+        body = response.body
         if (request is not None and request.method == "HEAD") or response.status in (204, 304):
             if isinstance(body, FileBody):
                 body.close()

@@ -21,6 +21,8 @@ from .negotiation import accepts_gzip, etag_matches, not_modified_since, parse_r
 from .paths import decode_segments, resolve_with_stat
 from .response import FileBody, Response
 
+WHOLE_MESSAGE_LIMIT = 16 * 1024  # bodies up to this leave joined to their head (connection.JOIN_LIMIT)
+
 __all__ = ["FileServer", "StaticFiles", "FILE_ERRORS", "file_error", "stat_or_error", "directory_listing"]
 
 
@@ -76,7 +78,10 @@ class FileServer:
                 # A view of the cached bytes, not a copy: a thousand clients asking
                 # for a range of one file share its one copy in memory.
                 return Response(206, memoryview(entry.data)[start : end + 1], fields)
-        return Response(200, entry.gzipped if use_gzip else entry.data, fields)
+        response = Response(200, entry.gzipped if use_gzip else entry.data, fields)
+        if request.method == "GET" and len(response.body) <= WHOLE_MESSAGE_LIMIT:
+            response.wire = entry.message(content_type, use_gzip, response)
+        return response
 
     def _respond_large(self, request, path, content_type):
         file = open_regular(path)
