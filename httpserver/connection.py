@@ -58,6 +58,7 @@ class Connection:
         self.error_log = error_log  # callable(text) or None
         self.offload = offload  # True: leave disk work in `work` for the model
         self.storage = storage  # the memory budget and disk floor all bodies share (body.py)
+        self.from_memory = getattr(app, "answer_from_memory", None)  # (an application may have none)
         self.parser = RequestParser(limits)
         # output_budget=0 turns back-pressure off, turns included (chapter 08 shows why we need it).
         self.output_budget = limits.output_budget or float("inf")
@@ -273,7 +274,7 @@ class Connection:
 
     def _answered_from_memory(self):
         """For the event loop: answer now if no disk is needed (app.answer_from_memory)."""
-        from_memory = getattr(self.app, "answer_from_memory", None)
+        from_memory = self.from_memory
         return (from_memory is not None and self.request.method in SAFE_METHODS
                 and self._handle(from_memory))
 
