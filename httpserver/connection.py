@@ -58,6 +58,7 @@ class Connection:
         self.error_log = error_log  # callable(text) or None
         self.offload = offload  # True: leave disk work in `work` for the model
         self.storage = storage  # the memory budget and disk floor all bodies share (body.py)
+        self.from_memory = getattr(app, "answer_from_memory", None)  # (an application may have none)
         self.parser = RequestParser(limits)
         # output_budget=0 turns back-pressure off, turns included (chapter 08 shows why we need it).
         self.output_budget = limits.output_budget or float("inf")
@@ -273,7 +274,7 @@ class Connection:
 
     def _answered_from_memory(self):
         """For the event loop: answer now if no disk is needed (app.answer_from_memory)."""
-        from_memory = getattr(self.app, "answer_from_memory", None)
+        from_memory = self.from_memory
         return (from_memory is not None and self.request.method in SAFE_METHODS
                 and self._handle(from_memory))
 
@@ -328,10 +329,12 @@ class Connection:
         the cache holds are shared by every response, never copied into each.
         """
         keep_alive_header = request is not None and request.version == "HTTP/1.0" and not close
-        head = encode_head(response, close=close, keep_alive_header=keep_alive_header)
-        body = response.body
         if self.access_log is not None:
             self.access_log(self.client, request, response, response.body_length)
+        if response.wire is not None and not close and not keep_alive_header and request.method == "GET":
+            return [response.wire]  # kept ready, head and body (filecache.py)
+        head = encode_head(response, close=close, keep_alive_header=keep_alive_header)
+        body = response.body
         if (request is not None and request.method == "HEAD") or response.status in (204, 304):
             if isinstance(body, FileBody):
                 body.close()

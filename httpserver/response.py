@@ -48,12 +48,16 @@ class FileBody:
 class Response:
     """A status, header fields and a body (bytes or a `FileBody`)."""
 
-    __slots__ = ("status", "headers", "body")
+    __slots__ = ("status", "headers", "body", "wire")
 
     def __init__(self, status=200, body=b"", headers=(), content_type=None):
         self.status = status
         self.body = body
         self.headers = list(headers)
+        # The whole message as bytes, head and body, when it was kept ready (a small
+        # file's answer, rebuilt once a second for its Date): sent as it is to an
+        # HTTP/1.1 keep-alive GET, which needs no Connection field (connection.py).
+        self.wire = None
         if content_type is not None:
             self.headers.append(("Content-Type", content_type))
 

@@ -17,15 +17,15 @@ import requests
 
 from attacks import LINUX, Latency, connect, many, one_request, wait_until
 from conftest import CONCURRENT_MODELS, REPOSITORY, request
-from slow_disk_server import MARK, SLOW
+from httpserver.lab.slowdisk import MARK, SLOW
 from test_cli import RunningServer
 
-SLOW_SERVER = (sys.executable, str(REPOSITORY / "tests" / "slow_disk_server.py"))
+SLOW_SERVER = (sys.executable, "-m", "httpserver.lab.slowdisk")
 
 
 @pytest.fixture
 def slow_server(site):
-    """A server in a child process whose disk is slow under SLOWDISK/ (slow_disk_server.py)."""
+    """A server in a child process whose disk is slow under SLOWDISK/ (httpserver/lab/slowdisk.py)."""
     started = []
 
     def start(*options):
