@@ -271,18 +271,27 @@ def plot_measurements(results, ax=None):
     counts = sorted({count for by_count in results.values() for count in by_count})
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 3.5))
+    from matplotlib.ticker import StrMethodFormatter
+
+    from . import style
+
     width = 0.8 / len(names)
     hatches = ["", "//", "..", "xx", "\\\\", "++"]  # shape as well as colour tells the bars apart
     for index, name in enumerate(names):
         heights = [results[name][count].requests_per_second if count in results[name] else 0
                    for count in counts]
-        ax.bar([position + index * width for position in range(len(counts))], heights, width,
-               label=name, hatch=hatches[index % len(hatches)], edgecolor="black")
+        bars = ax.bar([position + index * width for position in range(len(counts))], heights, width,
+                      label=name, hatch=hatches[index % len(hatches)], edgecolor="black", color=style.colour(index))
+        ax.bar_label(bars, labels=[f"{height:,.0f}" for height in heights], fontsize=7, padding=2)
     ax.set_xticks([position + width * (len(names) - 1) / 2 for position in range(len(counts))])
     ax.set_xticklabels(["%d connection%s" % (count, "" if count == 1 else "s") for count in counts])
+    ax.set_xlabel("concurrent client connections (keep-alive)")
     ax.set_ylabel("requests per second")
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.1)  # room for the numbers above the bars
     ax.set_title("Your server beside python -m http.server and the package's models")
-    ax.legend(loc="upper left", fontsize="small")
+    style.legend_outside(ax)
+    ax.figure.tight_layout()
     return ax.figure
 
 
