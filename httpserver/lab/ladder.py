@@ -302,7 +302,7 @@ def plot_messages(rows, client_name="client", server_name="server", ax=None,
                     arrowprops=dict(arrowstyle="-|>", color=colour, linewidth=1.4), zorder=2)
         ax.text(0.5, y - 0.04, label, ha="center", va="bottom", fontsize=font, zorder=3,
                 bbox=dict(facecolor="white", edgecolor="none", pad=0.5, alpha=0.8))
-    ax.set_xlim(-0.12, 1.14 if several else 1.12)
+    ax.set_xlim(-0.12, 1.12)
     ax.set_ylim(len(rows) + 0.2, -0.8)  # time flows down
     ax.set_xticks([0.0, 1.0])
     ax.set_xticklabels([f"client\n{client_name}", f"server\n{server_name}"], fontsize=10)
