@@ -201,14 +201,16 @@ def wrk_ms(output, label):
 
 
 def measure_large(server, size, repeat, min_seconds=1.0):
-    """(MiB/s, server CPU seconds per GiB) fetching the large file at least `repeat`
-    times and for at least `min_seconds`, so the CPU time spans many clock ticks."""
+    """(MiB/s, server CPU seconds per GiB, MiB/s of each fetch) fetching the large file at
+    least `repeat` times and for at least `min_seconds`, so the CPU time spans many clock
+    ticks; the fetches one by one show the spread."""
     request = f"GET /{LARGE_FILE} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n".encode()
     buffer = bytearray(1024 * 1024)
     cpu_before = server.cpu_seconds()
     start = time.perf_counter()
-    fetches = 0
+    fetches, each = 0, []
     while fetches < repeat or (time.perf_counter() - start < min_seconds and fetches < 100 * repeat):
+        fetch_started = time.perf_counter()
         # A connection each: http.server closes after every response.
         with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
             sock.sendall(request)
@@ -221,6 +223,7 @@ def measure_large(server, size, repeat, min_seconds=1.0):
         if received < size:
             raise ConnectionError(f"{server.name} sent {received} bytes of a {size}-byte file")
         fetches += 1
+        each.append(size / 2**20 / max(time.perf_counter() - fetch_started, 1e-9))
     elapsed = time.perf_counter() - start
     cpu_after = server.cpu_seconds()
     gib = size * fetches / 2**30
@@ -228,7 +231,7 @@ def measure_large(server, size, repeat, min_seconds=1.0):
     # CPU time comes in clock ticks (usually 10 ms): below a few, it says nothing.
     if cpu_before is not None and cpu_after is not None and elapsed > 0.2:
         cpu_per_gib = (cpu_after - cpu_before) / gib
-    return size * fetches / 2**20 / elapsed, cpu_per_gib
+    return size * fetches / 2**20 / elapsed, cpu_per_gib, each
 
 
 def measure_idle(site, count):
@@ -339,9 +342,10 @@ def measure_all(arguments):
                 entry["small"][connections] = {"rps": rps, "p50_ms": p50, "p99_ms": p99}
                 print(f"  {name:22} {connections:4} conn: {rps:9,.0f} req/s  p50 {p50:8.2f} ms  p99 {p99:8.2f} ms", flush=True)
             if name != "iterative":
-                mib_s, cpu_per_gib = measure_large(server, arguments.large_mib * 2**20, arguments.large_repeat,
-                                                     arguments.large_seconds)
-                entry["large"] = {"mib_per_s": mib_s, "cpu_s_per_gib": cpu_per_gib}
+                mib_s, cpu_per_gib, each = measure_large(server, arguments.large_mib * 2**20,
+                                                           arguments.large_repeat, arguments.large_seconds)
+                entry["large"] = {"mib_per_s": mib_s, "cpu_s_per_gib": cpu_per_gib,
+                                  "mib_per_s_each": [round(rate, 1) for rate in each]}
                 cpu_text = f"{cpu_per_gib:.3f} s CPU/GiB" if cpu_per_gib is not None else "CPU n/a"
                 print(f"  {name:22} large file: {mib_s:9,.0f} MiB/s  {cpu_text}", flush=True)
         finally:
@@ -449,7 +453,7 @@ def main(argv=None):
     global PINNING
     PINNING = arguments.pin
     if arguments.quick:
-        arguments.duration, arguments.large_mib, arguments.large_repeat = 0.3, 2, 2
+        arguments.duration, arguments.large_mib, arguments.large_repeat = 0.3, 2, 8
         arguments.large_seconds = 0
         arguments.idle = min(arguments.idle, 50)
         arguments.tool = "own" if arguments.tool == "auto" else arguments.tool

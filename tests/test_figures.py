@@ -300,3 +300,14 @@ def test_certificate_chain_has_a_box_per_certificate():
     assert len(ax.patches) == 2
     texts = [text.get_text() for text in ax.texts]
     assert "root" in texts and "leaf" in texts and "trusted" in texts
+
+
+def test_large_files_show_the_median_fetch_and_the_spread():
+    results = {"servers": {"http.server": {"large": {"mib_per_s": 900.0, "mib_per_s_each": [870.0, 1040.0, 990.0]}},
+                           "thread": {"large": {"mib_per_s": 60.0, "mib_per_s_each": [950.0, 63.0, 1010.0]}}}}
+    figure = benchplots.plot_large_files(results, title="large")
+    ax = figure.axes[0]
+    assert [bar.get_width() for bar in ax.patches] == [990.0, 950.0]  # medians: one slow fetch moves nothing
+    whiskers = [tuple(line.get_xdata()) for line in ax.get_lines() if line.get_marker() == "|"]
+    assert whiskers == [(870.0, 1040.0), (63.0, 1010.0)]
+    assert any("63 to 1,010, n=3" in text.get_text() for text in ax.texts)

@@ -73,6 +73,24 @@ def long_listing(cell):
     return None
 
 
+def is_image(output):
+    return any(kind in output.get("data", {}) for kind in IMAGE_TYPES)
+
+
+def split_at_figure(cell):
+    """[cell] or [cell, rest]: MyST-NB would put the figure's caption on every rich output of
+    the cell (a table shown after the plot, say), so what follows the image moves to a
+    cell of its own, with no input, right after it."""
+    outputs = cell.get("outputs", [])
+    first = next(index for index, output in enumerate(outputs) if is_image(output))
+    if first == len(outputs) - 1:
+        return [cell]
+    rest = copy.deepcopy(cell)
+    rest.source, rest.outputs, rest.metadata = "", outputs[first + 1:], {"tags": ["remove-input"]}
+    cell.outputs = outputs[:first + 1]
+    return [cell, rest]
+
+
 def number_figure(cell, label):
     """Put `label` ("Figure 05.2") before the cell's caption; returns what is missing, or None."""
     settings = cell.metadata.setdefault("mystnb", {})
@@ -109,6 +127,12 @@ def learners_view(notebook, number, pages, sections):
             label = f"Figure {number}.{figures}"
             problems.append(number_figure(cell, label))
             fold(cell, f"Show the code behind {label}")
+            cell, *rest = split_at_figure(cell)
+            if rest and draws_figure(rest[0]):
+                problems.append(f"the cell of {label} draws a second figure: one figure per cell, each captioned")
+            cells.append(cell)
+            cells.extend(rest)
+            continue
         elif long_listing(cell):
             name, length = long_listing(cell)
             fold(cell, f"Show the source of {name} ({length} lines)", what="hide-output")

@@ -62,17 +62,23 @@ def plot_runs(rates, latencies_ms, title="Five identical runs", figure=None):
     from matplotlib.ticker import StrMethodFormatter
 
     runs_ax.bar(range(1, len(rates) + 1), rates, color=style.BLUE, label="one run", zorder=2)
-    runs_ax.axhline(median_rate, color="black", linestyle="--", label=f"median: {median_rate:,.0f}", zorder=3)
-    # Behind the bars: it shows between and above them, from the slowest run to the fastest.
-    runs_ax.axhspan(min(rates), max(rates), color=style.ORANGE, alpha=0.35, zorder=1,
-                    label=f"min to max: {(max(rates) - min(rates)) / median_rate:.0%} of the median")
+    runs_ax.hlines(median_rate, 0.5, len(rates) + 0.5, color="black", linestyle="--",
+                   label=f"median: {median_rate:,.0f}", zorder=3)
+    # The spread as a bracket beside the runs, from the slowest to the fastest, said in words.
+    spread_x = len(rates) + 0.9
+    runs_ax.annotate("", xy=(spread_x, max(rates)), xytext=(spread_x, min(rates)),
+                     arrowprops=dict(arrowstyle="|-|", color=style.ERROR, linewidth=1.5, mutation_scale=6))
+    runs_ax.text(spread_x + 0.2, (max(rates) + min(rates)) / 2,
+                 f"spread,\nslowest to\nfastest:\n{max(rates) - min(rates):,.0f}\n= {(max(rates) - min(rates)) / median_rate:.0%}"
+                 f" of\nthe median", color=style.ERROR, fontsize=8, va="center")
     runs_ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
     runs_ax.set_title(title)
     runs_ax.set_xlabel("run number")
     runs_ax.set_ylabel("requests per second")
     runs_ax.set_xticks(range(1, len(rates) + 1))
-    runs_ax.set_ylim(0, max(rates) * 1.35)  # room above the bars for the legend
-    runs_ax.legend(loc="upper center", ncol=1, fontsize=8)
+    runs_ax.set_xlim(0.4, len(rates) + 2.6)  # room on the right for the spread
+    runs_ax.set_ylim(0, max(rates) * 1.3)  # room above the bars for the legend
+    runs_ax.legend(loc="upper left", ncol=2, fontsize=8)
 
     ordered = sorted(latencies_ms)
     shares = [(index + 1) / len(ordered) for index in range(len(ordered))]
@@ -136,21 +142,31 @@ def plot_comparison(results, concurrencies=(1, 10, 100), title=COMPARISON_TITLE,
 
 
 def plot_large_files(results, title="Sending one large file", figure=None):
-    """Horizontal bars: MiB/s per server, labelled with the number."""
-    figure = _new_figure(figure, (style.FIGURE_WIDTH - 2, 0.9 + 0.45 * len(results["servers"])))
+    """Horizontal bars: MiB/s per server, labelled with the number. Where the results hold
+    every fetch (`mib_per_s_each`), the bar is their median and a whisker runs from the
+    slowest fetch to the fastest, so one disturbed fetch reads as what it is."""
+    figure = _new_figure(figure, (style.FIGURE_WIDTH - 1, 1.1 + 0.5 * len(results["servers"])))
     ax = figure.subplots()
     names = [name for name, entry in results["servers"].items() if entry.get("large")]
-    speeds = [results["servers"][name]["large"]["mib_per_s"] for name in names]
+    runs = [results["servers"][name]["large"].get("mib_per_s_each") or [] for name in names]
+    speeds = [statistics.median(each) if each else results["servers"][name]["large"]["mib_per_s"]
+              for name, each in zip(names, runs)]
     ax.barh(range(len(names)), speeds, color=[style.colour(results_index(results, n)) for n in names],
             edgecolor="black")
-    for y, speed in enumerate(speeds):
-        ax.annotate(f"{speed:,.0f} MiB/s", (speed, y), xytext=(4, 0), textcoords="offset points",
+    for y, (speed, each) in enumerate(zip(speeds, runs)):
+        text = f"{speed:,.0f} MiB/s"
+        if len(each) > 1:
+            ax.plot([min(each), max(each)], [y, y], color="black", linewidth=1.2, zorder=3)
+            ax.plot([min(each), max(each)], [y, y], "|", color="black", markersize=12, zorder=3)
+            text += f" (fetches: {min(each):,.0f} to {max(each):,.0f}, n={len(each)})"
+        ax.annotate(text, (max([speed] + each), y), xytext=(6, 0), textcoords="offset points",
                     va="center", fontsize=9)
     ax.set_yticks(range(len(names)))
     ax.set_yticklabels(names)
     ax.set_ylim(len(names) - 0.5, -0.5)  # first server on top
-    ax.set_xlim(0, max(speeds, default=1) * 1.25)
-    ax.set_xlabel("throughput (MiB per second, higher is better)")
+    ax.set_xlim(0, max([speed for speed in speeds] + [max(each) for each in runs if each], default=1) * 1.6)
+    ax.set_xlabel("throughput (MiB per second, higher is better)"
+                  + ("; bar: median of the fetches, line: slowest to fastest" if any(runs) else ""))
     ax.set_title(title)
     ax.grid(axis="x", alpha=0.3)
     figure.tight_layout()
