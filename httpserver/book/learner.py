@@ -87,6 +87,8 @@ def split_at_figure(cell):
         return [cell]
     rest = copy.deepcopy(cell)
     rest.source, rest.outputs, rest.metadata = "", outputs[first + 1:], {"tags": ["remove-input"]}
+    if "id" in rest:
+        rest.id = (cell.id + "-more")[-64:]  # ids are unique in a notebook
     cell.outputs = outputs[:first + 1]
     return [cell, rest]
 
