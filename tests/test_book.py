@@ -1,14 +1,17 @@
 """`make book`: two chapters built as the book, read as files and in headless Chromium.
 
-The build executes chapters 00 and 07 (about a minute); `make book` builds them all.
+The build executes chapters 00 and 07 (about a minute); `make book` builds them all, and
+`BOOK_SITE=build/book pytest tests/test_book.py` reads that whole book with the same tests.
 The learner's-view rules and the cross-references are also tested on small made-up
 notebooks, without executing anything.
 """
 
 import json
+import os
 import re
 import shutil
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +31,12 @@ MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "### HIDDEN", "Instructor notes", "
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
+    """Chapters 00 and 07, built here; or, with BOOK_SITE=build/book, a whole book built
+    by `make book`, read by the same tests."""
+    if os.environ.get("BOOK_SITE"):
+        out = Path(os.environ["BOOK_SITE"]).resolve()
+        summary = json.loads((out / "book.json").read_text(encoding="utf-8"))
+        return out, [build.Built(**chapter) for chapter in summary["chapters"]]
     out = tmp_path_factory.mktemp("book") / "site"
     built = build.build_book(REPOSITORY / "notebooks", out, chapters=CHAPTERS, log=lambda *a, **k: None)
     return out, built
@@ -58,13 +67,14 @@ def tags_of(path):
 
 def test_every_chapter_ran_and_every_figure_is_captioned(site):
     out, built = site
-    assert [chapter.page for chapter in built] == ["00_start_here", "07_https"]
+    pages = [chapter.page for chapter in built]
+    assert "00_start_here" in pages and "07_https" in pages
     for chapter in built:
-        assert chapter.error is None, chapter.error
+        assert chapter.error is None, (chapter.page, chapter.error)
         assert chapter.problems == [], chapter.problems
-    assert built[1].figures >= 2
+    assert built[pages.index("07_https")].figures >= 2
     summary = json.loads((out / "book.json").read_text(encoding="utf-8"))
-    assert [chapter["page"] for chapter in summary["chapters"]] == ["00_start_here", "07_https"]
+    assert [chapter["page"] for chapter in summary["chapters"]] == pages
 
 
 def test_each_page_has_its_chapter_title(site):
@@ -72,7 +82,7 @@ def test_each_page_has_its_chapter_title(site):
     for chapter in built:
         html = (out / f"{chapter.page}.html").read_text(encoding="utf-8")
         assert f"<title>{chapter.title} — HTTP from sockets</title>" in html.replace("&#8212;", "—")
-    assert built[1].title == "07 HTTPS"
+    assert "07 HTTPS" in [chapter.title for chapter in built]
 
 
 def test_no_answers_no_instructor_notes_no_markers(site):
