@@ -27,7 +27,9 @@ from .accesslog import common_log_line
 from .app import DEFAULT_CACHE_CONTROL, Application
 from .config import Limits
 from .listener import StartupError, open_listener
+from .proxy import TrustedProxies
 from .tls import context_from_files, local_ca_context, write_key_log
+from .wsgi import WSGIGateway
 
 # model name → (module, class); imported when chosen
 MODELS = {
@@ -60,22 +62,32 @@ def server_class(model):
 def make_server(*, host="127.0.0.1", port=4221, root=None, directory=None, model=DEFAULT_MODEL,
                 tls=False, certfile=None, keyfile=None, limits=None, access_log=None,
                 error_log=None, ca_folder=None, keylog=None, cache_control=DEFAULT_CACHE_CONTROL,
-                reuse_port=False, listener=None, **limit_overrides):
+                reuse_port=False, listener=None, app=None, threads=None, trusted_proxies=(),
+                script_name="", multiprocess=False, **limit_overrides):
     """A listening server of `model`, configured from the command-line options.
 
     `ca_folder`: where the local CA of `tls=True` is kept (default: a temporary
     folder, removed when the server closes, and at exit at the latest);
     `keylog`: a file for TLS secrets (default: $SSLKEYLOGFILE if set);
     `cache_control`: the Cache-Control of files (None: none);
-    `listener`: an already listening socket to serve instead of opening one.
+    `listener`: an already listening socket to serve instead of opening one;
+    `app`: a WSGI application to serve instead of the files (wsgi.py), run by
+    `threads` threads at most (pool and select; default `Limits.pool_threads`);
+    `trusted_proxies`: addresses whose Forwarded headers name the client (proxy.py).
     """
     root = root or default_folder("www")
     directory = directory or default_folder("files")
-    if not os.path.isdir(root):
+    if not os.path.isdir(root) and app is None:
         raise StartupError(f"root folder not found: {root}")
-    if not os.path.isdir(directory):
+    if not os.path.isdir(directory) and app is None:
         raise StartupError(f"--directory folder not found: {directory}")
     limits = replace(limits or Limits(), **limit_overrides)
+    if threads is not None:
+        limits = replace(limits, pool_threads=threads)
+    try:
+        proxies = TrustedProxies(trusted_proxies) if trusted_proxies else None
+    except ValueError as error:
+        raise StartupError(str(error)) from None
     cls = server_class(model)
     ssl_context = ca_file = temporary = None
     if certfile or keyfile:
@@ -99,8 +111,17 @@ def make_server(*, host="127.0.0.1", port=4221, root=None, directory=None, model
     except BaseException:
         remove_folder(temporary)
         raise
-    server = cls(listener, Application(root, directory, cache_control), limits=limits,
+    if app is None:
+        handler = Application(root, directory, cache_control)
+    else:  # PEP 3333: say whether another thread, or process, may run the app at once
+        multithread = model != "iterative" and not (model in ("pool", "select") and limits.pool_threads == 1)
+        host, port = listener.getsockname()[:2]
+        handler = WSGIGateway(app, error_log=error_log, multithread=multithread, multiprocess=multiprocess,
+                              server_name=host, server_port=port, script_name=script_name,
+                              extra={"httpserver.root": root, "httpserver.directory": directory})
+    server = cls(listener, handler, limits=limits,
                  ssl_context=ssl_context, access_log=access_log, error_log=error_log)
+    server.proxies = proxies
     server.ca_file = ca_file
     server.root, server.directory = root, directory
     # Calling server.remove_temporary_files() removes them now; otherwise this runs
@@ -157,8 +178,8 @@ def serve_in_background(*, port=0, log_access=True, **options):
     """Start a server on a free 127.0.0.1 port in a thread; see the module docstring.
 
     Options are those of `make_server`: root, directory, model, tls, certfile,
-    keyfile, ca_folder, keylog, cache_control, limits, and any `Limits` field
-    (e.g. head_timeout=1).
+    keyfile, ca_folder, keylog, cache_control, limits, app (a WSGI application),
+    threads, trusted_proxies, and any `Limits` field (e.g. head_timeout=1).
     """
     access_lines, errors = deque(maxlen=10_000), deque(maxlen=1_000)
 

@@ -115,6 +115,7 @@ def serve_connection(server, sock, client, register=None):
                 register(sock)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connection = server.new_connection(client, secure=server.ssl_context is not None)
+        connection.transmit = lambda items: send_all(sock, items, server.limits.body_timeout)
     except Exception:  # OSError: the client left; anything else: a bug of ours
         if not isinstance(sys.exc_info()[1], OSError):
             server.log_fault(client, "starting the connection")

@@ -29,7 +29,7 @@ import threading
 import time
 
 from .blocking import FAILED, PLAIN_HTTP, PLAIN_HTTP_ON_TLS_PORT, WANT_READ, WANT_WRITE, tls_handshake_step
-from .outbox import Outbox
+from .outbox import Outbox, send_waiting
 from .response import error_bytes
 from .server import BaseServer
 from .tls import send_close_notify
@@ -39,6 +39,8 @@ RECEIVE_SIZE = 64 * 1024
 SWEEP_INTERVAL = 1.0
 LINGER = 1.0
 DISK_THREADS = 4  # helpers that run the disk work of uploads, off the loop
+# ... and a WSGI application's code (an app that says `blocking = True`): then
+# `limits.pool_threads` helpers, the bounded pool the application runs in.
 
 
 class Client:
@@ -77,6 +79,7 @@ class SelectServer(BaseServer):
         self.done = queue.SimpleQueue()  # disk helpers → loop: clients to resume
         self.helpers = []
         self.runnable = collections.deque()  # clients with requests buffered: each gets a turn
+        self.helper_limit = self.limits.pool_threads if getattr(self.app, "blocking", False) else DISK_THREADS
 
     def serve_forever(self):
         selector = self.selector
@@ -145,6 +148,9 @@ class SelectServer(BaseServer):
         deadline = now + self.limits.handshake_timeout if secure else None
         connection = self.new_connection(address, secure, offload=True)
         client = Client(sock, connection, deadline, handshaking=secure)
+        # While a helper runs this connection's work the loop leaves it alone, so
+        # an application's write() may send from the helper (client.sock: TLS once wrapped).
+        connection.transmit = lambda items: send_waiting(client.sock, items, self.limits.body_timeout)
         self.clients.add(client)
         self.selector.register(sock, READ, client)
 
@@ -250,7 +256,7 @@ class SelectServer(BaseServer):
         """Let a helper thread run the connection's disk work; stop watching it meanwhile."""
         self.unwatch(client)
         client.busy = True
-        if len(self.helpers) < DISK_THREADS:
+        if len(self.helpers) < self.helper_limit:
             helper = threading.Thread(target=self.help, name=f"select-disk-{len(self.helpers)}", daemon=True)
             self.helpers.append(helper)
             helper.start()

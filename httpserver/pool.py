@@ -26,7 +26,7 @@ import threading
 import time
 
 from .blocking import DONE, PLAIN_HTTP, PLAIN_HTTP_ON_TLS_PORT, WANT_READ, WANT_WRITE, tls_handshake_step
-from .outbox import Outbox
+from .outbox import Outbox, send_waiting
 from .response import error_bytes
 from .server import BaseServer
 
@@ -106,7 +106,11 @@ class PoolServer(BaseServer):
         connection = self.new_connection(address, secure)
         with self._lock:
             self.live += 1
-        self.park(PooledClient(sock, address, connection, time.monotonic() + wait, secure))
+        client = PooledClient(sock, address, connection, time.monotonic() + wait, secure)
+        # A worker owns the connection while its handler runs: an application's
+        # write() may send from there (client.sock: the TLS socket, once wrapped).
+        connection.transmit = lambda items: send_waiting(client.sock, items, self.limits.body_timeout)
+        self.park(client)
 
     def take_returned(self, selector):
         for client in self.handed_back(self.returned):

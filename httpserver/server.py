@@ -46,6 +46,7 @@ class BaseServer:
     """Accepts connections on `listener` and serves them with `app`."""
 
     model = "base"
+    proxies = None  # TrustedProxies (proxy.py), set by make_server for --trusted-proxy
 
     def __init__(self, listener, app, *, limits=Limits(), ssl_context=None,
                  access_log=None, error_log=None):
@@ -210,4 +211,5 @@ class BaseServer:
     def new_connection(self, client, secure, offload=False):
         """A fresh sans-I/O `Connection` for a client, wired to our logs."""
         return Connection(self.app, limits=self.limits, client=client, secure=secure,
-                          access_log=self.access_log, error_log=self.error_log, offload=offload)
+                          access_log=self.access_log, error_log=self.error_log, offload=offload,
+                          proxies=self.proxies)
