@@ -45,6 +45,8 @@ class StreamBody:
         self.length = length if framing in (LENGTH, None) else None  # what Content-Length says
         self.remaining = length  # LENGTH: bytes still owed to the client
         self.on_error = on_error  # callable(text) for the error log (a traceback, once)
+        self.context = None  # the contextvars.Context the application was called in
+        self.entered = False  # True while a step runs in it
         self.iterator = None  # the application's iterable, once it has returned one
         self.iterable = None  # the object whose close() we must call
         self.cleanups = []  # run once at the end: the request body's reader, say
@@ -88,6 +90,9 @@ class StreamBody:
         """Ask the application for its next piece (or for the end); frame it."""
         if self.finished:
             return
+        self._in_context(self._produce)
+
+    def _produce(self):
         try:
             for data in self.iterator:
                 if type(data) is not bytes:
@@ -123,6 +128,19 @@ class StreamBody:
         if self.finished:
             return
         self.finished = True
+        self._in_context(self._close)
+
+    def _in_context(self, step):
+        """Run `step` in the application's context (once: not again from inside it)."""
+        if self.context is None or self.entered:
+            return step()
+        self.entered = True
+        try:
+            self.context.run(step)
+        finally:
+            self.entered = False
+
+    def _close(self):
         try:
             if self.iterable is not None and hasattr(self.iterable, "close"):
                 self.iterable.close()

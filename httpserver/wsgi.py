@@ -23,6 +23,7 @@ loop's own. An exception before the head has gone is a 500, logged once by the
 connection; one after it cuts the answer short, logged once by the stream.
 """
 
+import contextvars
 import re
 import sys
 from urllib.parse import unquote_to_bytes
@@ -40,6 +41,7 @@ STATUS = re.compile(r"([2-5][0-9]{2}) [^\x00-\x1f\x7f]*")  # "200 OK"; 1xx is th
 FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # RFC 9110 §5.6.2 token
 BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # controls, HTAB allowed (RFC 9110 §5.5)
 NO_BODY = (204, 304)
+HEAD_COUNT_LIMIT = 1024 * 1024  # HEAD: body bytes counted for Content-Length, at most
 _ENVIRON_NAMES = {}  # "user-agent" → "HTTP_USER_AGENT", computed once per field name
 _STATUS_LINES = {}  # "200 OK" → None (ours is the same); "299 Fine" → b"HTTP/1.1 299 Fine\r\n"
 
@@ -86,7 +88,7 @@ class WSGIGateway:
         self.base = {  # the part of every environ that never changes
             "wsgi.version": (1, 0), "wsgi.errors": self.errors, "wsgi.multithread": multithread,
             "wsgi.multiprocess": multiprocess, "wsgi.run_once": False,
-            "wsgi.file_wrapper": FileWrapper, "wsgi.input_terminated": True,
+            "wsgi.file_wrapper": FileWrapper,
             "SERVER_NAME": server_name, "SERVER_PORT": str(server_port),
             "SERVER_SOFTWARE": "httpserver/0.1", "GATEWAY_INTERFACE": "CGI/1.1",
         }
@@ -101,6 +103,16 @@ class WSGIGateway:
     def handle(self, request):
         if request.method == "CONNECT":  # a tunnel is not something an application can answer
             raise HTTPError(501, "CONNECT is not supported", close=False)
+        # A streamed answer's pieces may be produced on other threads than the call
+        # ran on; frameworks keep the current request in context variables (Flask's
+        # stream_with_context, say), so the call and every piece run in one context.
+        context = contextvars.copy_context()
+        response = context.run(self._call, request)
+        if isinstance(response.body, StreamBody):
+            response.body.context = context
+        return response
+
+    def _call(self, request):
         environ, close_input = self.environ(request)
         exchange = Exchange(request, self.error_log)
         try:
@@ -238,11 +250,18 @@ class Exchange:
                 return self._whole_response(b"", result)
             if self._complete(first, result):
                 return self._whole_response(first, result)
-            status, _ = self._head()
+            status, headers = self._head()
             if status in NO_BODY or self.request.method == "HEAD":
-                close_iterable(result)  # no body to send, and its length is unknown
-                return make_response(self.status, UnsentBody(self.length if status not in NO_BODY else 0),
-                                     self._head()[1], self.stamps)
+                length = self.length if status not in NO_BODY else 0
+                if length is None:  # HEAD: count what GET would send, up to a bound
+                    length = len(first)
+                    for data in iterator:
+                        length += len(check_bytes(data))
+                        if length > HEAD_COUNT_LIMIT:
+                            length = None  # too long to count: not said
+                            break
+                close_iterable(result)  # no body is sent
+                return make_response(self.status, UnsentBody(length), headers, self.stamps)
         except BaseException:
             close_iterable(result)
             raise
