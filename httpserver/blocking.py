@@ -116,6 +116,7 @@ def serve_connection(server, sock, client, register=None):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connection = server.new_connection(client, secure=server.ssl_context is not None)
         connection.transmit = lambda items: send_all(sock, items, server.limits.body_timeout)
+        server.track(connection, sock)  # so a graceful stop can close it when idle (drain.py)
     except Exception:  # OSError: the client left; anything else: a bug of ours
         if not isinstance(sys.exc_info()[1], OSError):
             server.log_fault(client, "starting the connection")
@@ -153,6 +154,7 @@ def serve_connection(server, sock, client, register=None):
             except OSError:
                 pass
     finally:
+        server.untrack(connection)
         connection.close()
         if peer_closed:
             sock.close()
@@ -224,6 +226,10 @@ class ThreadServer(BaseServer):
     def _register(self, thread, sock):
         with self._lock:
             self.live[thread] = sock
+
+    def connection_count(self):
+        with self._lock:
+            return len(self.live)
 
     def stop_connections(self):
         with self._lock:

@@ -50,11 +50,12 @@ class Connection:
     """The HTTP state of one connection: parser, current request, keep-alive."""
 
     def __init__(self, app, *, limits=Limits(), client=None, secure=False,
-                 access_log=None, error_log=None, offload=False, proxies=None):
+                 access_log=None, error_log=None, offload=False, proxies=None, draining=None):
         self.app = app
         self.limits = limits
         self.client = client  # (address, port) of the peer
         self.proxies = proxies  # TrustedProxies (proxy.py): whose Forwarded headers we believe
+        self.draining = draining  # threading.Event set for a graceful stop (drain.py), or None
         self.secure = secure
         self.access_log = access_log  # callable(client, request, response, size) or None
         self.error_log = error_log  # callable(text) or None
@@ -100,6 +101,18 @@ class Connection:
         self.parser.receive_data(data)
         self.stalled = False
         return self.process()
+
+    @property
+    def idle(self):
+        """True between two requests of a keep-alive connection that has served one:
+        closing it now loses nothing (a graceful stop closes these, drain.py)."""
+        return (self.requests_served > 0 and self.request is None and self.response is None
+                and self.stream is None and self.work is None and not self.parser.buffer)
+
+    @property
+    def stopping(self):
+        """True once the server stops gracefully: each answer then closes its connection."""
+        return self.draining is not None and self.draining.is_set()
 
     @property
     def has_more(self):
@@ -185,6 +198,8 @@ class Connection:
         time of the last bytes received)."""
         waiting_for = self.waiting_for
         limits = self.limits
+        if self.idle and self.stopping:
+            return now  # a graceful stop: an idle keep-alive connection ends at once
         if waiting_for == "head" and self.head_started is not None:
             return self.head_started + limits.head_timeout
         if waiting_for == "body":  # a body is under way, so body_started is set
@@ -278,7 +293,7 @@ class Connection:
         """Encode the ready response, move on to the next request; bytes queued."""
         request, response = self.request, self.response
         self.response = None
-        close = self.closing or self.close_after or not request.keep_alive
+        close = self.closing or self.close_after or not request.keep_alive or self.stopping
         self.close_after = False
         self.requests_served += 1
         if isinstance(response.body, StreamBody):  # the rest is produced piece by piece
@@ -332,7 +347,7 @@ class Connection:
         if response.body.head_sent:
             items.extend(response.body.take())
         else:
-            close = self.closing or self.close_after or not self.request.keep_alive
+            close = self.closing or self.close_after or not self.request.keep_alive or self.stopping
             items.extend(self._send(self.request, response, close=close))
         try:
             self.transmit(items)

@@ -87,7 +87,13 @@ class SelectServer(BaseServer):
         next_sweep = time.monotonic() + SWEEP_INTERVAL
         try:
             while not self._stopping.is_set():
-                timeout = 0 if self.runnable else SWEEP_INTERVAL
+                if self.draining.is_set():  # a graceful stop (drain.py)
+                    if self.accepting:
+                        self.stop_accepting(selector)
+                        next_sweep = 0  # close the idle connections now
+                    elif not self.clients:
+                        break
+                timeout = 0 if self.runnable else (SWEEP_INTERVAL if not self.draining.is_set() else 0.1)
                 if self.accept_paused_until or not self._listener_watched:
                     timeout = self.watch_listener(selector, timeout)
                 for key, mask in selector.select(timeout):
@@ -112,7 +118,7 @@ class SelectServer(BaseServer):
                 now = time.monotonic()
                 if now >= next_sweep:
                     self.sweep(now)
-                    next_sweep = now + SWEEP_INTERVAL
+                    next_sweep = now + (SWEEP_INTERVAL if not self.draining.is_set() else 0.1)
         finally:
             self.stop_connections()
             selector.close()

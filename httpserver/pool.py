@@ -75,7 +75,13 @@ class PoolServer(BaseServer):
         next_sweep = time.monotonic() + SWEEP_INTERVAL
         try:
             while not self._stopping.is_set():
-                timeout = self.watch_listener(selector, SWEEP_INTERVAL)
+                if self.draining.is_set():  # a graceful stop (drain.py)
+                    if self.accepting:
+                        self.stop_accepting(selector)
+                        next_sweep = 0  # close the idle connections now
+                    elif not self.live:
+                        break
+                timeout = self.watch_listener(selector, SWEEP_INTERVAL if not self.draining.is_set() else 0.1)
                 for key, _ in selector.select(timeout):
                     if key.data is None:
                         self.accept_waiting()
@@ -89,7 +95,7 @@ class PoolServer(BaseServer):
                 now = time.monotonic()
                 if now >= next_sweep:
                     self.sweep(selector, now)
-                    next_sweep = now + SWEEP_INTERVAL
+                    next_sweep = now + (SWEEP_INTERVAL if not self.draining.is_set() else 0.1)
         finally:
             selector.close()
             self.stop_connections()
@@ -118,7 +124,9 @@ class PoolServer(BaseServer):
             selector.register(client.sock, client.events, client)
 
     def sweep(self, selector, now):
-        for client in [c for c in self.parked if c.deadline <= now]:
+        stopping = self.draining.is_set()  # a graceful stop ends idle keep-alive connections now
+        for client in [c for c in self.parked if c.deadline <= now or (
+                stopping and not c.handshaking and not c.outbox and c.connection.idle)]:
             selector.unregister(client.sock)
             self.parked.discard(client)
             if client.handshaking or client.outbox:  # a stalled handshake, or a client that does not read

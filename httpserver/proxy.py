@@ -74,10 +74,11 @@ def parse_node(node):
     "[2001:db8::1]:4711"; None for "unknown", an obfuscated "_name", or nonsense."""
     node = node.strip()
     port = 0
-    if node.startswith("["):
-        address, _, rest = node[1:].partition("]")
-        if rest.startswith(":") and rest[1:].isdigit():
-            port = int(rest[1:])
+    if node.startswith("["):  # RFC 7239 §6: an IPv6 address is in brackets
+        address, bracket, rest = node[1:].partition("]")
+        if not bracket or (rest and not (rest.startswith(":") and rest[1:].isdigit())):
+            return None
+        port = int(rest[1:]) if rest else 0
     elif node.count(":") == 1:  # IPv4 with a port (a bare IPv6 has several colons)
         address, _, digits = node.partition(":")
         port = int(digits) if digits.isdigit() else 0

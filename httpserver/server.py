@@ -31,6 +31,7 @@ import traceback
 
 from .config import Limits
 from .connection import Connection
+from .drain import GracefulStop
 from .linger import Lingerer
 from .listener import describe_address
 from .response import error_bytes
@@ -42,7 +43,7 @@ RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.EN
 BUSY = error_bytes(503, "server busy: too many connections", [("Retry-After", "1")])
 
 
-class BaseServer:
+class BaseServer(GracefulStop):
     """Accepts connections on `listener` and serves them with `app`."""
 
     model = "base"
@@ -66,6 +67,7 @@ class BaseServer:
         self._listener_watched = False
         self._accept_failures = 0  # since the last log line about them
         self._accept_logged_at = -LOG_INTERVAL
+        self.init_draining()
 
     # -- where we are -----------------------------------------------------
 
@@ -87,6 +89,10 @@ class BaseServer:
         selector.register(self._wake_reader, selectors.EVENT_READ)
         try:
             while not self._stopping.is_set():
+                if self.draining.is_set():  # a graceful stop (drain.py)
+                    self.stop_accepting(selector)
+                    self.wait_for_in_flight()
+                    break
                 timeout = self.watch_listener(selector, None)
                 for key, _ in selector.select(timeout):
                     if key.fileobj is self._wake_reader:
@@ -101,7 +107,7 @@ class BaseServer:
     def watch_listener(self, selector, timeout, data=None):
         """Watch the listener in `selector` unless accepting is paused; returns the
         select timeout to use (`timeout`, or less, to resume accepting on time)."""
-        if self._listener_watched and not self.accept_paused_until:
+        if (self._listener_watched and not self.accept_paused_until) or not self.accepting:
             return timeout  # the usual case, decided without a system call
         paused_for = self.accept_paused_until - time.monotonic()
         if paused_for > 0:
@@ -117,7 +123,7 @@ class BaseServer:
 
     def accept_waiting(self):
         """Accept every connection that is waiting, then return."""
-        while not self._stopping.is_set():
+        while not self._stopping.is_set() and self.accepting:
             try:
                 sock, client = self.listener.accept()
             except (BlockingIOError, InterruptedError):
@@ -212,4 +218,4 @@ class BaseServer:
         """A fresh sans-I/O `Connection` for a client, wired to our logs."""
         return Connection(self.app, limits=self.limits, client=client, secure=secure,
                           access_log=self.access_log, error_log=self.error_log, offload=offload,
-                          proxies=self.proxies)
+                          proxies=self.proxies, draining=self.draining)

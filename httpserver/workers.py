@@ -48,7 +48,13 @@ def child_command(arguments, port, certfile, keyfile, listener_fd=None):
             command += [option, value]
     if arguments.quiet:
         command.append("--quiet")
-    return command
+    if arguments.wsgi:  # a WSGI application, as the parent serves it
+        command += ["--wsgi", arguments.wsgi, "--script-name", arguments.script_name]
+        if arguments.threads is not None:
+            command += ["--threads", str(arguments.threads)]
+    for proxy in arguments.trusted_proxy:
+        command += ["--trusted-proxy", proxy]
+    return command + ["--graceful-timeout", str(arguments.graceful_timeout)]
 
 
 def start_workers(arguments, port, count, certfile=None, keyfile=None, listener=None):

@@ -398,6 +398,8 @@ def load_application(spec):
         module = importlib.import_module(module_name)
     except ImportError as error:
         raise ValueError(f"cannot import {module_name!r} for --wsgi: {error}") from None
+    except Exception as error:  # the application's own module failed: say where, in one line
+        raise ValueError(f"importing {module_name!r} for --wsgi failed: {type(error).__name__}: {error}") from None
     target = module
     for part in attribute.split("."):
         target = getattr(target, part, None)
