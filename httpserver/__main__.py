@@ -3,7 +3,7 @@
     python -m httpserver [--host 127.0.0.1] [--port 4221] [--root data/www]
                          [--directory data/files] [--model MODEL]
                          [--tls] [--ca-dir DIR] [--certfile F --keyfile F]
-                         [--keylog FILE] [--cache-control VALUE] [--workers N] [--quiet]
+                         [--keylog FILE] [--http2] [--cache-control VALUE] [--workers N] [--quiet]
                          [--wsgi MODULE:APP [--threads N] [--script-name PATH]]
                          [--trusted-proxy ADDRESS]... [--graceful-timeout SECONDS]
 
@@ -33,6 +33,47 @@ from .workers import sharing_method, start_workers, stop_workers
 from .wsgi import load_application
 
 
+def size(text):
+    """A number of bytes, with an optional K, M or G (powers of 1024): "64M"."""
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    text = text.strip().lower().removesuffix("b").removesuffix("i")
+    try:
+        if text and text[-1] in units:
+            return int(float(text[:-1]) * units[text[-1]])
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (say 1048576, 1024K, 64M or 1G)") from None
+
+
+def share(text):
+    """A share of something: "5%" or 0.05."""
+    try:
+        value = float(text.strip().rstrip("%")) / (100 if text.strip().endswith("%") else 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a share: {text!r} (say 5%)") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"a share is between 0% and 100%, not {text}")
+    return value
+
+
+# (option, Limits field, type, metavar, help): the limits a user may change from
+# the command line; each worker process gets the same values (workers.py).
+LIMIT_OPTIONS = [
+    ("--max-body", "max_body", size, "BYTES", "largest request body accepted; larger is 413"),
+    ("--max-connections", "max_connections", int, "N", "connections served at once"),
+    ("--max-per-address", "max_per_address", int, "N", "connections from one client address (IPv6: a /64)"),
+    ("--min-free-space", "min_free_space", size, "BYTES",
+     "an upload that would leave less free disk space than this, or than --min-free-share "
+     "of the disk (whichever is smaller), is refused with 507; 0 turns this off"),
+    ("--min-free-share", "min_free_share", share, "PERCENT", "see --min-free-space"),
+]
+
+
+def limit_overrides(arguments):
+    """The Limits fields the command line set, as keyword arguments."""
+    return {field: getattr(arguments, field) for _, field, *_ in LIMIT_OPTIONS}
+
+
 def parse_arguments(argv):
     parser = argparse.ArgumentParser(
         prog="python -m httpserver",
@@ -52,10 +93,15 @@ def parse_arguments(argv):
     parser.add_argument("--keyfile", help="PEM private key for --certfile")
     parser.add_argument("--keylog", metavar="FILE",
                         help="append TLS secrets to FILE, for Wireshark (default: $SSLKEYLOGFILE if set)")
+    parser.add_argument("--http2", action="store_true",
+                        help="offer HTTP/2 as well, over TLS (ALPN h2); needs --tls and the h2 package")
     parser.add_argument("--cache-control", default=DEFAULT_CACHE_CONTROL, metavar="VALUE",
                         help=f"Cache-Control of files; '' sends none (default: {DEFAULT_CACHE_CONTROL})")
-    parser.add_argument("--max-body", type=int, default=Limits.max_body, metavar="BYTES",
-                        help=f"largest request body accepted (default: {Limits.max_body})")
+    for option, field, kind, metavar, text in LIMIT_OPTIONS:
+        default = getattr(Limits, field)
+        shown = f"{default:.0%}" if kind is share else f"{default:,}"
+        parser.add_argument(option, type=kind, default=default, metavar=metavar, dest=field,
+                            help=f"{text} (default: {shown})".replace("%", "%%"))
     parser.add_argument("--workers", type=int, default=1, metavar="N",
                         help="processes serving the same port, to use N cores (Linux, macOS; default 1)")
     parser.add_argument("--quiet", action="store_true", help="no access log on stderr")
@@ -123,7 +169,7 @@ def main(argv=None):
             host=arguments.host, port=arguments.port, root=arguments.root,
             directory=arguments.directory, model=arguments.model, tls=arguments.tls,
             certfile=certfile, keyfile=keyfile, ca_folder=ca_folder, keylog=arguments.keylog,
-            cache_control=arguments.cache_control or None, max_body=arguments.max_body,
+            cache_control=arguments.cache_control or None, http2=arguments.http2, **limit_overrides(arguments),
             reuse_port=(workers > 1 and sharing == "reuse-port") or arguments.reuse_port,
             listener=None if arguments.listener_fd is None else adopt_listener(arguments.listener_fd),
             access_log=None if arguments.quiet else log_access, error_log=log_error,
@@ -156,12 +202,13 @@ def main(argv=None):
 def print_welcome(server, workers, wsgi=None):
     """Tell the person at the terminal where to go, and how to trust the CA."""
     processes = f"; {workers} processes" if workers > 1 else ""
+    protocols = "; HTTP/2 and HTTP/1.1" if server.http2 else ""
     if wsgi:
-        print(f"Serving the WSGI application {wsgi} on {server.url}/ (model: {server.model}{processes})",
+        print(f"Serving the WSGI application {wsgi} on {server.url}/ (model: {server.model}{processes}{protocols})",
               file=sys.stderr)
     else:
-        print(f"Serving {server.root} on {server.url}/ (model: {server.model}{processes}; files: {server.directory})",
-              file=sys.stderr)
+        print(f"Serving {server.root} on {server.url}/ (model: {server.model}{processes}{protocols}; "
+              f"files: {server.directory})", file=sys.stderr)
     if server.ca_file:
         print(f"HTTPS with a local CA. Trust it with: curl --cacert {server.ca_file} {server.url}/",
               file=sys.stderr)

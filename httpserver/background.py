@@ -24,8 +24,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from .accesslog import common_log_line
+from .alpn import offer_http2
 from .app import DEFAULT_CACHE_CONTROL, Application
 from .config import Limits
+from .files import remove_leftover_uploads
 from .listener import StartupError, open_listener
 from .proxy import TrustedProxies
 from .tls import context_from_files, local_ca_context, write_key_log
@@ -62,8 +64,8 @@ def server_class(model):
 def make_server(*, host="127.0.0.1", port=4221, root=None, directory=None, model=DEFAULT_MODEL,
                 tls=False, certfile=None, keyfile=None, limits=None, access_log=None,
                 error_log=None, ca_folder=None, keylog=None, cache_control=DEFAULT_CACHE_CONTROL,
-                reuse_port=False, listener=None, app=None, threads=None, trusted_proxies=(),
-                script_name="", multiprocess=False, **limit_overrides):
+                reuse_port=False, listener=None, http2=False, app=None, threads=None,
+                trusted_proxies=(), script_name="", multiprocess=False, **limit_overrides):
     """A listening server of `model`, configured from the command-line options.
 
     `ca_folder`: where the local CA of `tls=True` is kept (default: a temporary
@@ -71,6 +73,7 @@ def make_server(*, host="127.0.0.1", port=4221, root=None, directory=None, model
     `keylog`: a file for TLS secrets (default: $SSLKEYLOGFILE if set);
     `cache_control`: the Cache-Control of files (None: none);
     `listener`: an already listening socket to serve instead of opening one;
+    `http2`: offer HTTP/2 in TLS's ALPN (needs TLS and the h2 package);
     `app`: a WSGI application to serve instead of the files (wsgi.py), run by
     `threads` threads at most (pool and select; default `Limits.pool_threads`);
     `trusted_proxies`: addresses whose Forwarded headers name the client (proxy.py).
@@ -89,6 +92,10 @@ def make_server(*, host="127.0.0.1", port=4221, root=None, directory=None, model
     except ValueError as error:
         raise StartupError(str(error)) from None
     cls = server_class(model)
+    removed, freed = remove_leftover_uploads(directory) if os.path.isdir(directory) else (0, 0)
+    if removed and error_log:
+        error_log(f"removed {removed} unfinished upload(s), {freed:,} bytes, left in {directory} "
+                  f"by a server that stopped before finishing them")
     ssl_context = ca_file = temporary = None
     if certfile or keyfile:
         if not certfile:
@@ -102,6 +109,16 @@ def make_server(*, host="127.0.0.1", port=4221, root=None, directory=None, model
         except BaseException:
             remove_folder(temporary)
             raise
+    if http2 and app is not None:
+        raise StartupError("--http2 serves the files only; a --wsgi application is served over HTTP/1.1")
+    if http2:
+        if ssl_context is None:
+            raise StartupError("--http2 needs --tls (or --certfile): HTTP/2 is offered in the TLS handshake")
+        try:
+            offer_http2(ssl_context)
+        except BaseException:
+            remove_folder(temporary)
+            raise
     keylog = keylog or os.environ.get("SSLKEYLOGFILE")
     if ssl_context is not None and keylog:
         write_key_log(ssl_context, keylog)
@@ -112,7 +129,7 @@ def make_server(*, host="127.0.0.1", port=4221, root=None, directory=None, model
         remove_folder(temporary)
         raise
     if app is None:
-        handler = Application(root, directory, cache_control)
+        handler = Application(root, directory, cache_control, limits.file_check_interval)
     else:  # PEP 3333: say whether another thread, or process, may run the app at once
         multithread = model != "iterative" and not (model in ("pool", "select") and limits.pool_threads == 1)
         host, port = listener.getsockname()[:2]
@@ -123,6 +140,7 @@ def make_server(*, host="127.0.0.1", port=4221, root=None, directory=None, model
                  ssl_context=ssl_context, access_log=access_log, error_log=error_log)
     server.proxies = proxies
     server.ca_file = ca_file
+    server.http2 = http2
     server.root, server.directory = root, directory
     # Calling server.remove_temporary_files() removes them now; otherwise this runs
     # when the server is garbage-collected or the interpreter exits (Ctrl-C included).
@@ -178,8 +196,8 @@ def serve_in_background(*, port=0, log_access=True, **options):
     """Start a server on a free 127.0.0.1 port in a thread; see the module docstring.
 
     Options are those of `make_server`: root, directory, model, tls, certfile,
-    keyfile, ca_folder, keylog, cache_control, limits, app (a WSGI application),
-    threads, trusted_proxies, and any `Limits` field (e.g. head_timeout=1).
+    keyfile, ca_folder, keylog, cache_control, http2, limits, app (a WSGI
+    application), threads, trusted_proxies, and any `Limits` field (e.g. head_timeout=1).
     """
     access_lines, errors = deque(maxlen=10_000), deque(maxlen=1_000)
 

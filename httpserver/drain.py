@@ -38,7 +38,7 @@ class GracefulStop:
         when every connection ended by itself within `timeout`."""
         self.draining.set()
         self.wake()  # the model's loop notices, stops accepting, closes what is idle
-        self.close_idle()
+        self.close_idle_connections()
         finished = self._stopped.wait(timeout)
         self.shutdown()  # whatever is still running past the timeout is cut
         return finished
@@ -66,13 +66,13 @@ class GracefulStop:
         with self._lock:
             self.in_flight.pop(id(connection), None)
 
-    def close_idle(self):
+    def close_idle_connections(self):
         """Shut the sockets of tracked keep-alive connections waiting between requests:
         their threads see the end of the stream and finish."""
         with self._lock:
             tracked = list(self.in_flight.values())
         for connection, sock in tracked:
-            if connection.idle:
+            if between_requests(connection):
                 try:
                     sock.shutdown(socket.SHUT_RDWR)
                 except OSError:
@@ -87,3 +87,10 @@ class GracefulStop:
         """Until every connection has ended, or the server is told to stop now."""
         while self.connection_count() and not self._stopping.is_set():
             self._stopping.wait(0.05)  # a short wait, bounded by graceful_stop's own timeout
+
+
+def between_requests(connection):
+    """True for a keep-alive connection that has served a request and waits for
+    the next: closing it now loses nothing (one that has served none yet is
+    about to send its first request, and is served)."""
+    return connection.idle and getattr(connection, "requests_served", 1) > 0

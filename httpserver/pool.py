@@ -12,7 +12,7 @@ answer yet, goes back to the watcher; a finished one is closed gently by the
 lingerer (`linger.py`). So a pool of 16 serves thousands of keep-alive
 connections, and neither 50 trickling clients nor 100 that never read their
 downloads can take all the workers. At most `limits.max_connections` are
-served at once; beyond that a client gets 503.
+served at once, `limits.max_per_address` from one client (admission.py).
 
 Workers hand connections back through a queue and a byte on the wake-up socket,
 because a selector must only be changed by the thread that waits on it.
@@ -25,10 +25,13 @@ import ssl
 import threading
 import time
 
+from .alpn import negotiated
 from .blocking import DONE, PLAIN_HTTP, PLAIN_HTTP_ON_TLS_PORT, WANT_READ, WANT_WRITE, tls_handshake_step
 from .outbox import Outbox, send_waiting
 from .response import error_bytes
+from .drain import between_requests
 from .server import BaseServer
+from .tls import send_close_notify
 
 READ, WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
 RECEIVE_SIZE = 64 * 1024
@@ -38,11 +41,12 @@ SWEEP_INTERVAL = 1.0
 class PooledClient:
     """A connection between workers: its socket, protocol state, output and deadline."""
 
-    __slots__ = ("sock", "address", "connection", "deadline", "handshaking", "events", "outbox")
+    __slots__ = ("sock", "address", "key", "connection", "deadline", "handshaking", "events", "outbox")
 
-    def __init__(self, sock, address, connection, deadline, handshaking):
+    def __init__(self, sock, address, key, connection, deadline, handshaking):
         self.sock = sock
         self.address = address
+        self.key = key  # the client's address, as admission.py counts it
         self.connection = connection
         self.deadline = deadline
         self.handshaking = handshaking
@@ -60,7 +64,7 @@ class PoolServer(BaseServer):
         self.ready = queue.SimpleQueue()  # watcher → workers
         self.returned = queue.SimpleQueue()  # workers → watcher
         self.parked = set()  # touched by the watching thread only
-        self.live = 0  # connections being served, parked or not (under self._lock)
+        self.selector = None  # the watching thread's, while it runs
         self._wake_writer.setblocking(False)
         self.workers = [threading.Thread(target=self.work, name=f"pool-worker-{n}", daemon=True)
                         for n in range(self.limits.pool_threads)]
@@ -70,7 +74,7 @@ class PoolServer(BaseServer):
     # -- the watching thread --------------------------------------------------
 
     def serve_forever(self):
-        selector = selectors.DefaultSelector()
+        selector = self.selector = selectors.DefaultSelector()
         selector.register(self._wake_reader, READ, "wake")
         next_sweep = time.monotonic() + SWEEP_INTERVAL
         try:
@@ -79,7 +83,7 @@ class PoolServer(BaseServer):
                     if self.accepting:
                         self.stop_accepting(selector)
                         next_sweep = 0  # close the idle connections now
-                    elif not self.live:
+                    elif not self.admission.total:
                         break
                 timeout = self.watch_listener(selector, SWEEP_INTERVAL if not self.draining.is_set() else 0.1)
                 for key, _ in selector.select(timeout):
@@ -89,6 +93,8 @@ class PoolServer(BaseServer):
                         self.take_returned(selector)
                     else:
                         client = key.data
+                        if client not in self.parked:  # closed to make room earlier in this round
+                            continue
                         selector.unregister(client.sock)
                         self.parked.discard(client)
                         self.ready.put(client)
@@ -103,20 +109,32 @@ class PoolServer(BaseServer):
             self._stopped.set()
 
     def handle_accepted(self, sock, address):
-        if self.live >= self.limits.max_connections:  # only this thread adds to `live`
+        key = self.admission.admit(address, self.close_idle)
+        if key is None:
             return self.refuse_busy(sock)
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         secure = self.ssl_context is not None
         wait = self.limits.handshake_timeout if secure else self.limits.idle_timeout
         connection = self.new_connection(address, secure)
-        with self._lock:
-            self.live += 1
-        client = PooledClient(sock, address, connection, time.monotonic() + wait, secure)
+        client = PooledClient(sock, address, key, connection, time.monotonic() + wait, secure)
         # A worker owns the connection while its handler runs: an application's
         # write() may send from there (client.sock: the TLS socket, once wrapped).
         connection.transmit = lambda items: send_waiting(client.sock, items, self.limits.body_timeout)
         self.park(client)
+
+    def close_idle(self, key):
+        """Close a parked, idle keep-alive connection of `key` (any, if None).
+        Runs in the watching thread, the only one that touches `parked`."""
+        for client in self.parked:
+            if ((key is None or client.key == key) and client.events == READ and not client.handshaking
+                    and not client.outbox and client.connection.idle):
+                self.selector.unregister(client.sock)
+                self.parked.discard(client)
+                send_close_notify(client.sock)
+                self.drop(client)
+                return True
+        return False
 
     def take_returned(self, selector):
         for client in self.handed_back(self.returned):
@@ -126,7 +144,7 @@ class PoolServer(BaseServer):
     def sweep(self, selector, now):
         stopping = self.draining.is_set()  # a graceful stop ends idle keep-alive connections now
         for client in [c for c in self.parked if c.deadline <= now or (
-                stopping and not c.handshaking and not c.outbox and c.connection.idle)]:
+                stopping and not c.handshaking and not c.outbox and between_requests(c.connection))]:
             selector.unregister(client.sock)
             self.parked.discard(client)
             if client.handshaking or client.outbox:  # a stalled handshake, or a client that does not read
@@ -221,6 +239,7 @@ class PoolServer(BaseServer):
         client.sock, outcome = tls_handshake_step(client.sock, self.ssl_context)
         if outcome == DONE:
             client.handshaking = False
+            client.connection = negotiated(client.sock, client.connection)  # HTTP/2 if ALPN chose "h2"
             client.deadline = time.monotonic() + self.limits.idle_timeout
             return True
         if outcome == WANT_READ or outcome == WANT_WRITE:
@@ -242,8 +261,7 @@ class PoolServer(BaseServer):
             self.lingerer.close_later(client.sock)
         else:
             client.sock.close()
-        with self._lock:
-            self.live -= 1
+        self.admission.release(client.key)
 
     def stop_connections(self):
         for _ in self.workers:

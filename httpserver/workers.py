@@ -39,15 +39,19 @@ def child_command(arguments, port, certfile, keyfile, listener_fd=None):
     """The command line of one worker: the parent's options, on the resolved port,
     with its own SO_REUSEPORT socket or (given `listener_fd`) the inherited one."""
     sharing = ["--reuse-port"] if listener_fd is None else ["--listener-fd", str(listener_fd)]
+    from .__main__ import LIMIT_OPTIONS  # (imported here: __main__ imports this module)
     command = [sys.executable, "-m", "httpserver", *sharing, "--host", arguments.host,
-               "--port", str(port), "--model", arguments.model, "--max-body", str(arguments.max_body),
-               "--cache-control", arguments.cache_control]
+               "--port", str(port), "--model", arguments.model, "--cache-control", arguments.cache_control]
+    for option, field, *_ in LIMIT_OPTIONS:
+        command += [option, str(getattr(arguments, field))]
     for option, value in (("--root", arguments.root), ("--directory", arguments.directory),
                           ("--certfile", certfile), ("--keyfile", keyfile), ("--keylog", arguments.keylog)):
         if value:
             command += [option, value]
     if arguments.quiet:
         command.append("--quiet")
+    if getattr(arguments, "http2", False):
+        command.append("--http2")
     if arguments.wsgi:  # a WSGI application, as the parent serves it
         command += ["--wsgi", arguments.wsgi, "--script-name", arguments.script_name]
         if arguments.threads is not None:

@@ -28,7 +28,7 @@ import re
 import sys
 from urllib.parse import unquote_to_bytes
 
-from .body import BodySpool
+from .body import UNLIMITED, BodySpool
 from .errors import HTTPError
 from .response import FileBody, Response, standard_status_line
 from .stream import CHUNKED, CLOSE, LENGTH, ClientGone, StreamBody, UnsentBody
@@ -94,9 +94,10 @@ class WSGIGateway:
         }
         self.base.update(extra or {})  # server-defined variables, e.g. httpserver.directory
 
-    def body_spool(self, request):
-        """Every body is the application's to read: memory first, then a file."""
-        return BodySpool()
+    def body_spool(self, request, storage=UNLIMITED):
+        """Every body is the application's to read: memory first (within the server's
+        budget for all bodies, `storage`), then a file."""
+        return BodySpool(storage=storage)
 
     # -- one request ------------------------------------------------------------
 

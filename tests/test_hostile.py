@@ -115,10 +115,10 @@ def inject(monkeypatch, step):
         def boom_in(items):
             return any(isinstance(item, bytes) and b"boom" in item for item in items)
 
-        def send(self, sock):
+        def send(self, sock, **options):
             if boom_in(self):
                 raise Boom("send")
-            return original_send(self, sock)
+            return original_send(self, sock, **options)
 
         def send_all(sock, items, timeout):
             if boom_in(items):
@@ -463,9 +463,10 @@ def test_a_client_over_the_cap_gets_a_503_not_a_reset(make_server, model):
     server = make_server(model=model, max_connections=2)
     held = [socket.create_connection((server.host, server.port)) for _ in range(2)]
     try:
-        for sock in held:  # make sure both are being served
+        for sock in held:  # make sure both are being served, and busy: a request under way
             sock.sendall(b"GET /echo/a HTTP/1.1\r\nHost: a\r\n\r\n")
             assert sock.recv(1000).startswith(b"HTTP/1.1 200 ")
+            sock.sendall(b"GET /echo/a HTTP/1.1\r\n")  # (an idle one would be closed to make room)
         time.sleep(0.1)
         with socket.create_connection((server.host, server.port), timeout=5) as sock:
             sock.sendall(b"GET /echo/b HTTP/1.1\r\nHost: a\r\nUser-Agent: " + b"x" * 2000 + b"\r\n\r\n")
@@ -669,14 +670,13 @@ def test_locations_chosen_by_clients_are_not_remembered(server):
 
 def test_out_of_descriptors_opening_a_file_is_a_503(monkeypatch, server):
     import errno
-    import builtins
-    real_open = builtins.open
+    real_open = os.open
 
     def crowded_open(path, *args, **kwargs):
         if str(path).endswith("about.txt"):
             raise OSError(errno.EMFILE, "Too many open files")
         return real_open(path, *args, **kwargs)
-    monkeypatch.setattr(builtins, "open", crowded_open)
+    monkeypatch.setattr(os, "open", crowded_open)
     status, headers, _ = request(server, "GET", "/about.txt")
     assert status == 503 and headers["Retry-After"]
     assert not [line for line in server.errors if "Traceback" in line]
