@@ -29,7 +29,7 @@ from .background import DEFAULT_MODEL, MODELS, TEMPORARY_PREFIX, make_server, re
 from .config import Limits
 from .listener import StartupError, adopt_listener
 from .tls import default_ca_folder, local_ca_files
-from .workers import sharing_method, start_workers, stop_workers
+from .workers import Supervisor, sharing_method, watch_parent
 from .wsgi import load_application
 
 
@@ -122,6 +122,8 @@ def parse_arguments(argv):
     parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--listener-fd", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--worker-sharing", choices=["reuse-port", "inherit"], help=argparse.SUPPRESS)
+    parser.add_argument("--parent-fd", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--leaf-folder", help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     if not 0 <= arguments.port <= 65535:
         parser.error(f"--port must be between 0 and 65535, not {arguments.port}")
@@ -171,6 +173,7 @@ def main(argv=None):
             certfile=certfile, keyfile=keyfile, ca_folder=ca_folder, keylog=arguments.keylog,
             cache_control=arguments.cache_control or None, http2=arguments.http2, **limit_overrides(arguments),
             reuse_port=(workers > 1 and sharing == "reuse-port") or arguments.reuse_port,
+            joining=arguments.reuse_port,
             listener=None if arguments.listener_fd is None else adopt_listener(arguments.listener_fd),
             access_log=None if arguments.quiet else log_access, error_log=log_error,
             app=app, threads=arguments.threads, script_name=arguments.script_name,
@@ -183,19 +186,24 @@ def main(argv=None):
         remove_folder(leaf_folder)
         raise
     server.ca_file = server.ca_file or ca_file
-    children = []
+    supervisor = None
     try:
         if workers > 1:
-            children = start_workers(arguments, server.address[1], workers - 1, certfile, keyfile,
-                                     listener=server.listener if sharing == "inherit" else None)
+            supervisor = Supervisor(arguments, server.address[1], workers - 1, certfile, keyfile,
+                                    listener=server.listener if sharing == "inherit" else None,
+                                    leaf_folder=leaf_folder, log=log_error)
         if is_worker:  # the parent has said everything already
-            return serve_until_stopped(server, children, graceful_timeout=arguments.graceful_timeout)
+            return serve_until_stopped(server, parent_fd=arguments.parent_fd,
+                                       graceful_timeout=arguments.graceful_timeout)
         print_welcome(server, workers, arguments.wsgi)
-        return serve_until_stopped(server, children, announce=True, graceful_timeout=arguments.graceful_timeout)
+        return serve_until_stopped(server, supervisor, announce=True, graceful_timeout=arguments.graceful_timeout)
     finally:
-        # The children have stopped by now (serve_until_stopped waits for them):
-        # nobody needs the certificate files any more.
+        # The workers have stopped by now (serve_until_stopped waits for them):
+        # nobody needs the certificate files any more. A worker whose parent
+        # died removes them itself (--leaf-folder), so none are left behind.
         remove_folder(leaf_folder)
+        if is_worker and arguments.leaf_folder and parent_gone.is_set():
+            remove_folder(arguments.leaf_folder)
         server.remove_temporary_files()
 
 
@@ -204,7 +212,7 @@ def print_welcome(server, workers, wsgi=None):
     processes = f"; {workers} processes" if workers > 1 else ""
     protocols = "; HTTP/2 and HTTP/1.1" if server.http2 else ""
     if wsgi:
-        print(f"Serving the WSGI application {wsgi} on {server.url}/ (model: {server.model}{processes}{protocols})",
+        print(f"Serving the WSGI application {wsgi} on {server.url}/ (model: {server.model}{processes})",
               file=sys.stderr)
     else:
         print(f"Serving {server.root} on {server.url}/ (model: {server.model}{processes}{protocols}; "
@@ -216,9 +224,13 @@ def print_welcome(server, workers, wsgi=None):
     print("Press Ctrl-C to stop.", file=sys.stderr, flush=True)
 
 
-def serve_until_stopped(server, children, announce=False, graceful_timeout=30.0):
-    """Serve until Ctrl-C (stop now) or SIGTERM (stop gracefully: drain.py), then
-    stop the server and any workers."""
+parent_gone = threading.Event()  # in a worker: the parent process has ended
+
+
+def serve_until_stopped(server, supervisor=None, announce=False, parent_fd=None, graceful_timeout=30.0):
+    """Serve until Ctrl-C, SIGTERM (or, in a worker, the parent's end), then stop
+    the server and any workers; keep the workers going meanwhile. SIGTERM stops
+    gracefully (drain.py), each worker too, within `graceful_timeout` seconds."""
     # Everything made so far (modules, the app) lives as long as the process:
     # moving it out of the garbage collector's sight keeps full collections,
     # and the pauses they cause mid-request, short.
@@ -236,30 +248,35 @@ def serve_until_stopped(server, children, announce=False, graceful_timeout=30.0)
     worker = threading.Thread(target=serve, name="server", daemon=True)
     worker.start()
     stop = threading.Event()
+    terminated = threading.Event()  # SIGTERM: stop gracefully
     if hasattr(signal, "SIGTERM"):
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    graceful = False
+        signal.signal(signal.SIGTERM, lambda *_: (terminated.set(), stop.set()))
+    if parent_fd is not None:
+        watch_parent(parent_fd, lambda: (parent_gone.set(), stop.set()))
+    gave_up = False
     try:
         while worker.is_alive() and not stop.wait(0.5):
-            pass
-        graceful = stop.is_set()
+            if supervisor is not None and not supervisor.check():
+                gave_up = True
+                break
     except KeyboardInterrupt:
         pass
+    graceful = terminated.is_set() and not gave_up
     if announce:
-        how = f"finishing the requests under way (at most {graceful_timeout:g} s)" if graceful else ""
-        print(f"\nStopping... {how}".rstrip(), file=sys.stderr, flush=True)
+        how = f" finishing the requests under way (at most {graceful_timeout:g} s)" if graceful else ""
+        print(f"\nStopping...{how}", file=sys.stderr, flush=True)
     if graceful:
-        for child in children:  # each worker drains too, at the same time
-            if child.poll() is None:
-                child.terminate()
+        if supervisor is not None:  # each worker stops gracefully too, at the same time
+            supervisor.terminate()
         server.graceful_stop(graceful_timeout)
     else:
         server.shutdown()
-    stop_workers(children, timeout=graceful_timeout + 5 if graceful else 10.0)
+    if supervisor is not None:
+        supervisor.stop(timeout=graceful_timeout + 5 if graceful else 10.0)
     if crashed:  # a bug: say so, and exit non-zero so a supervisor restarts us
         print(f"httpserver: the server stopped because of an error:\n{crashed[0]}", file=sys.stderr)
         return 1
-    return 0
+    return 1 if gave_up else 0
 
 
 if __name__ == "__main__":

@@ -41,4 +41,5 @@ def negotiated(sock, connection):
 
     return HTTP2Connection(connection.app, limits=connection.limits, client=connection.client,
                            secure=connection.secure, access_log=connection.access_log,
-                           error_log=connection.error_log, offload=connection.offload)
+                           error_log=connection.error_log, offload=connection.offload,
+                           storage=connection.storage)

@@ -64,7 +64,7 @@ def server_class(model):
 def make_server(*, host="127.0.0.1", port=4221, root=None, directory=None, model=DEFAULT_MODEL,
                 tls=False, certfile=None, keyfile=None, limits=None, access_log=None,
                 error_log=None, ca_folder=None, keylog=None, cache_control=DEFAULT_CACHE_CONTROL,
-                reuse_port=False, listener=None, http2=False, app=None, threads=None,
+                reuse_port=False, joining=False, listener=None, http2=False, app=None, threads=None,
                 trusted_proxies=(), script_name="", multiprocess=False, **limit_overrides):
     """A listening server of `model`, configured from the command-line options.
 
@@ -124,7 +124,7 @@ def make_server(*, host="127.0.0.1", port=4221, root=None, directory=None, model
         write_key_log(ssl_context, keylog)
     try:
         if listener is None:
-            listener = open_listener(host, port, reuse_port=reuse_port)
+            listener = open_listener(host, port, reuse_port=reuse_port, joining=joining)
     except BaseException:
         remove_folder(temporary)
         raise

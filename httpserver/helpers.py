@@ -60,15 +60,18 @@ class HelperThreads:
         self.condition = threading.Condition()
         self.threads = []
         self.idle = 0  # threads waiting for a job
+        self.queued = 0  # jobs waiting for a thread
         self.stopping = False
 
     def run(self, key, job, then=None):
         """Queue `job()` for a helper; `then(result, error)` runs on the loop afterwards."""
         with self.condition:
             self.waiting.add(key, (job, then))
-            if self.idle:
-                self.condition.notify()
-            elif len(self.threads) < self.count:
+            self.queued += 1
+            self.condition.notify()
+            # A thread woken a moment ago may not have taken its job yet: count jobs,
+            # not wake-ups, so no job waits while a thread could be started for it.
+            if self.queued > self.idle and len(self.threads) < self.count:
                 thread = threading.Thread(target=self._work, name=f"{self.name}-{len(self.threads)}",
                                           daemon=True)
                 self.threads.append(thread)
@@ -97,6 +100,7 @@ class HelperThreads:
             return None
         key, (job, then) = chosen
         self.running[key] += 1
+        self.queued -= 1
         return key, job, then
 
     def _work(self):

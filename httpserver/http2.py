@@ -36,8 +36,9 @@ import h2.exceptions
 from h2.errors import ErrorCodes
 from h2.settings import SettingCodes
 
+from .body import UNLIMITED
 from .config import Limits
-from .connection import ANSWERS_PER_TURN, SAFE_METHODS, storage_error
+from .connection import ANSWERS_PER_TURN, storage_error
 from .http2_streams import Allowance, FrameInput, Stream
 
 MAX_STREAMS = 100  # concurrent streams a client may open (what most servers advertise)
@@ -47,15 +48,17 @@ CONNECTION_WINDOW = 1024 * 1024  # ...and of all of them together
 RESETS = (100, 10.0)  # streams a client may cancel at once, and per second after that
 DRAIN = 64 * 1024  # body bytes read and dropped after an early answer, before RST_STREAM
 IDLE_FRAMES = (1000, 100.0)  # frames that carry no request: at once, and per second
+READ_AHEAD = 256 * 1024  # a file answer's bytes read at once by a helper thread (select model)
 
 
 class HTTP2Connection:
     """The HTTP/2 state of one connection: h2's, and each stream's request and answer."""
 
     def __init__(self, app, *, limits=Limits(), client=None, secure=True,
-                 access_log=None, error_log=None, offload=False):
+                 access_log=None, error_log=None, offload=False, storage=UNLIMITED):
         self.app, self.limits, self.client, self.secure = app, limits, client, secure
         self.access_log, self.error_log, self.offload = access_log, error_log, offload
+        self.storage = storage  # the memory budget and disk floor all bodies share (body.py)
         self.h2 = h2.connection.H2Connection(h2.config.H2Configuration(
             client_side=False, header_encoding=None, validate_inbound_headers=True))
         self.h2.local_settings = h2.settings.Settings(client=False, initial_values={
@@ -76,7 +79,7 @@ class HTTP2Connection:
         self.streams = {}  # stream id → Stream, until its answer has gone or it is reset
         self.ready = collections.deque()  # streams whose request is complete, in arrival order
         self.sending = collections.deque()  # streams with body left to send, round-robin
-        self.disk = []  # disk steps (spills) waiting to be left in `work`
+        self.disk = []  # disk steps (spills, file reads) waiting to be left in `work`
         self.work = None
         self.worked = False  # `work` has run since the last `process()`
         self.closing = False
@@ -113,6 +116,11 @@ class HTTP2Connection:
         return not (self.streams or self.ready or self.sending or self.disk or self.work or self.closing)
 
     @property
+    def holds_files(self):
+        """True when closing will delete a spooled body (a disk operation)."""
+        return any(getattr(stream.spool, "path", None) is not None for stream in self.streams.values())
+
+    @property
     def has_more(self):
         """True when `process()` may give more without new bytes from the peer."""
         if self.closing or self.work is not None:
@@ -135,8 +143,9 @@ class HTTP2Connection:
                 stream = self.ready.popleft()
                 if stream.reset:
                     continue
-                if self.offload and stream.response is None and stream.request.method not in SAFE_METHODS:
-                    self.work = self._as_work(lambda: self._handle(stream))  # it may store a body
+                if self.offload and stream.response is None and not stream.answer_from_memory(
+                        self.app, self.error_log, self.client):
+                    self.work = self._as_work(lambda stream=stream: self._handle(stream))  # it may wait on a disk
                     break
                 self._handle(stream)
                 turns -= 1
@@ -203,7 +212,7 @@ class HTTP2Connection:
         self.quiet_since = None
         stream = Stream(event.stream_id)
         self.streams[stream.id] = stream
-        stream.start(event.headers, self.limits, self.app, self.client, self.secure, has_body)
+        stream.start(event.headers, self.limits, self.app, self.client, self.secure, has_body, self.storage)
         if stream.response is not None:
             self._queue(stream)  # refused from its head alone: answer now
         elif has_body and stream.request.expect_continue:
@@ -228,7 +237,7 @@ class HTTP2Connection:
             self._queue(stream)  # too large: answer 413 now
         elif stream.spool is not None and stream.spool.needs_spill:
             if self.offload:
-                self.disk.append(stream)
+                self.disk.append(lambda: self._spill(stream))
             else:
                 self._spill(stream)
 
@@ -293,6 +302,12 @@ class HTTP2Connection:
                 if room <= 0:
                     self.sending.append(stream)
                     continue
+                if self.offload and stream.needs_reading:  # a file's next bytes: read on a helper
+                    self.sending.append(stream)
+                    if not stream.reading:
+                        stream.reading = True
+                        self.disk.append(lambda stream=stream: stream.read_ahead(READ_AHEAD))
+                    continue
                 chunk = stream.take(room)
                 h2_connection.send_data(stream.id, chunk, end_stream=stream.done_sending)
                 sent += len(chunk)
@@ -326,6 +341,8 @@ class HTTP2Connection:
     # -- disk work, and the end ----------------------------------------------------
 
     def _spill(self, stream):
+        if stream.reset or stream.spool is None:
+            return
         try:
             stream.spool.spill()
         except OSError as error:  # a full disk: refuse this upload, keep the others
@@ -335,9 +352,8 @@ class HTTP2Connection:
 
     def _run_disk_steps(self):
         steps, self.disk = self.disk, []
-        for stream in steps:
-            if not stream.reset and stream.spool is not None:
-                self._spill(stream)
+        for step in steps:
+            step()
 
     def _as_work(self, step):
         def work():

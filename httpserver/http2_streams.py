@@ -12,10 +12,12 @@ allow. `Allowance` is a budget that refills with time (a token bucket);
 import time
 import traceback
 
-from .body import BodySpool
+from .body import UNLIMITED, BodySpool
 from .errors import HTTPError
 from .http2_messages import request_from_fields, response_fields
 from .response import FileBody, error_response
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")  # handlers that only read (RFC 9110 §9.2.1)
 
 SPOOL_MEMORY = 64 * 1024  # a body past this waits on disk: up to MAX_STREAMS bodies arrive at once
 
@@ -24,7 +26,7 @@ class Stream:
     """A request on one stream and the answer going back on it."""
 
     __slots__ = ("id", "request", "spool", "response", "received", "request_ended", "queued",
-                 "reset", "body", "position", "remaining", "started", "drain_limit")
+                 "reset", "body", "position", "remaining", "started", "drain_limit", "read", "reading")
 
     def __init__(self, stream_id):
         self.id = stream_id
@@ -40,8 +42,10 @@ class Stream:
         self.remaining = 0  # body bytes left to send
         self.started = False  # HEADERS of the answer sent
         self.drain_limit = 0  # after an early answer: body bytes dropped before we reset the stream
+        self.read = b""  # a file answer's bytes read ahead (by a helper thread, on the event loop)
+        self.reading = False  # a read ahead is queued
 
-    def start(self, fields, limits, app, client, secure, has_body):
+    def start(self, fields, limits, app, client, secure, has_body, storage=UNLIMITED):
         """Make the request from its header list; refuse it (an early answer) if we must."""
         try:
             self.request = request_from_fields(fields, limits)
@@ -52,7 +56,7 @@ class Stream:
             return
         make_spool = getattr(app, "body_spool", None)
         try:  # e.g. 405 for a POST where none is taken, before a byte of the body is read
-            self.spool = make_spool(self.request) if make_spool else BodySpool()
+            self.spool = make_spool(self.request, storage) if make_spool else BodySpool(storage=storage)
         except HTTPError as error:
             return self.refuse_with(error)
         if getattr(self.spool, "memory_limit", 0) > SPOOL_MEMORY:
@@ -77,10 +81,19 @@ class Stream:
         self.response = error_response(error, self.request)
         self._drop_spool()
 
-    def handle(self, app, error_log, client):
+    def answer_from_memory(self, app, error_log, client):
+        """For the event loop: answer now if no disk is needed (`app.answer_from_memory`);
+        False if the handler must run on a helper thread."""
+        from_memory = getattr(app, "answer_from_memory", None)
+        if from_memory is None or self.request.method not in SAFE_METHODS:
+            return False
+        self.handle(app, error_log, client, from_memory)
+        return self.response is not None
+
+    def handle(self, app, error_log, client, handler=None):
         """Run the handler for the complete request, as `Connection._handle` does."""
         try:
-            self.response = app.handle(self.request)
+            self.response = (handler or app.handle)(self.request)
         except HTTPError as error:
             self.response = error_response(error, self.request)  # `close` means nothing here: streams frame themselves
         except Exception:
@@ -103,10 +116,31 @@ class Stream:
         self.body, self.position, self.remaining = response.body, 0, length
         return fields, True
 
+    @property
+    def needs_reading(self):
+        """True when the next bytes to send are still in the file (see `read_ahead`)."""
+        return not self.read and isinstance(self.body, FileBody) and self.remaining > 0
+
+    def read_ahead(self, size):
+        """Read up to `size` bytes of a file answer now, for `take` (a disk read: the
+        event loop runs it on a helper thread)."""
+        body = self.body
+        if isinstance(body, FileBody) and not self.reset:
+            body.file.seek(body.offset)
+            self.read = body.file.read(min(size, body.length))
+            body.offset += len(self.read)
+            body.length -= len(self.read)
+            if not self.read:
+                self.remaining = 0  # the file shrank under us
+        self.reading = False
+
     def take(self, size):
         """Up to `size` bytes of the body still to send."""
         body = self.body
-        if isinstance(body, FileBody):
+        if self.read:
+            chunk, self.read = self.read[:size], self.read[size:]
+            self.remaining -= len(chunk)
+        elif isinstance(body, FileBody):
             body.file.seek(body.offset)
             chunk = body.file.read(min(size, body.length))
             body.offset += len(chunk)

@@ -15,9 +15,15 @@ class StartupError(Exception):
     """The server cannot start; the message says why in one line."""
 
 
-def open_listener(host, port, backlog=1024, reuse_port=False):
+def open_listener(host, port, backlog=1024, reuse_port=False, joining=False):
     """A listening socket; with `reuse_port`, several processes may share the port
-    (SO_REUSEPORT: on Linux the kernel spreads new connections among them)."""
+    (SO_REUSEPORT: on Linux the kernel spreads new connections among them).
+
+    SO_REUSEPORT lets any process of the same user join a port, a stale server
+    from an earlier run included: then two generations of a server would
+    answer on one port, each for some connections. So the first process checks
+    that the port is free with a plain bind first; only the workers it starts
+    (`joining`) skip that check."""
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as error:
@@ -30,6 +36,8 @@ def open_listener(host, port, backlog=1024, reuse_port=False):
             # Not on Windows, where it would let two servers share one port.
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if reuse_port:
+            if not joining and port != 0:
+                _bind_alone(family, kind, protocol, address)
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         listener.bind(address)
         listener.listen(backlog)
@@ -44,6 +52,15 @@ def open_listener(host, port, backlog=1024, reuse_port=False):
             raise StartupError(f"not allowed to listen on {host}:{port} (ports below 1024 need privileges)") from None
         raise StartupError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
     return listener
+
+
+def _bind_alone(family, kind, protocol, address):
+    """Bind (and let go of) `address` without SO_REUSEPORT: this fails with
+    EADDRINUSE when any socket listens there, SO_REUSEPORT or not."""
+    with socket.socket(family, kind, protocol) as probe:
+        if os.name != "nt":
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(address)
 
 
 def adopt_listener(fd):
