@@ -30,7 +30,7 @@ from .config import Limits
 from .listener import StartupError, adopt_listener
 from .tls import default_ca_folder, local_ca_files
 from .workers import Supervisor, sharing_method, watch_parent
-from .wsgi import load_application
+from .wsgi import WSGI_THREADS, load_application
 
 
 def size(text):
@@ -109,8 +109,8 @@ def parse_arguments(argv):
                         help="serve this WSGI application (PEP 3333) instead of files, "
                              "e.g. --wsgi myapp:app for Flask's app in myapp.py")
     parser.add_argument("--threads", type=int, metavar="N",
-                        help=f"threads that run the --wsgi application at most (pool and select; "
-                             f"default {Limits.pool_threads})")
+                        help=f"threads that run the --wsgi application (select: default {WSGI_THREADS}; "
+                             f"pool: its workers, default {Limits.pool_threads}; thread: one per connection)")
     parser.add_argument("--script-name", default="", metavar="PATH",
                         help="the URL prefix the --wsgi application is mounted at, e.g. /app (its SCRIPT_NAME)")
     parser.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",

@@ -31,7 +31,7 @@ from .files import remove_leftover_uploads
 from .listener import StartupError, open_listener
 from .proxy import TrustedProxies
 from .tls import context_from_files, local_ca_context, write_key_log
-from .wsgi import WSGIGateway
+from .wsgi import WSGI_THREADS, WSGIGateway
 
 # model name → (module, class); imported when chosen
 MODELS = {
@@ -85,6 +85,8 @@ def make_server(*, host="127.0.0.1", port=4221, root=None, directory=None, model
     if not os.path.isdir(directory) and app is None:
         raise StartupError(f"--directory folder not found: {directory}")
     limits = replace(limits or Limits(), **limit_overrides)
+    if threads is None and app is not None and model == "select":
+        threads = WSGI_THREADS  # a CPU-bound app runs faster on few threads (chapter 10)
     if threads is not None:
         limits = replace(limits, pool_threads=threads)
     try:

@@ -64,7 +64,7 @@ def wsgi_servers(port):
     return {name: pin(command, 0) for name, command in commands.items()}
 
 
-def measure_round(names, concurrencies, duration, tool, log=print):
+def measure_round(names, concurrencies, duration, tool, log=print, paths=PATHS):
     """One round: each server started, every (path, connections) point measured, stopped."""
     points = {}
     for name in names:
@@ -75,7 +75,7 @@ def measure_round(names, concurrencies, duration, tool, log=print):
             log(f"  {error}; skipped")
             continue
         try:
-            for path in PATHS:
+            for path in paths:
                 for connections in concurrencies:
                     rps, p50, p99 = measure_small_path(port, path, connections, duration, tool)
                     points[(name, path, connections)] = (rps, p50, p99)
@@ -86,27 +86,30 @@ def measure_round(names, concurrencies, duration, tool, log=print):
     return points
 
 
-def measure_wsgi(rounds=3, concurrencies=(1, 10, 100), duration=3.0, tool="auto", log=print):
-    """Every server, `rounds` times in alternating order; returns the summary (see `summarise`)."""
+def measure_wsgi(rounds=3, concurrencies=(1, 10, 100), duration=3.0, tool="auto", log=print,
+                 names=None, paths=PATHS):
+    """Every server (or those `names`), `rounds` times in alternating order; returns
+    the summary (see `summarise`)."""
     if importlib.util.find_spec("flask") is None:
         log('  the WSGI row needs Flask: pip install -e ".[wsgi]"; skipped')
         return None
     if tool == "auto":
         tool = "wrk" if shutil.which("wrk") else "own"
-    names = list(wsgi_servers(0))
+    names = [name for name in wsgi_servers(0) if names is None or name in names]
     samples = []
     for number in range(rounds):
         order = names if number % 2 == 0 else names[::-1]  # drift over time hits every server alike
         log(f"WSGI round {number + 1} of {rounds} ({tool}, {duration} s per point)")
-        samples.append(measure_round(order, concurrencies, duration, tool, log))
-    return summarise(samples, names, concurrencies, tool, duration)
+        samples.append(measure_round(order, concurrencies, duration, tool, log, paths))
+    return summarise(samples, names, concurrencies, tool, duration, paths)
 
 
-def summarise(samples, names, concurrencies, tool, duration):
+def summarise(samples, names, concurrencies, tool, duration, paths=PATHS):
     """Medians and spreads over the rounds, and ours against the best of the others."""
-    summary = {"tool": tool, "duration": duration, "rounds": len(samples), "servers": {}, "ratios": {}}
+    summary = {"tool": tool, "duration": duration, "rounds": len(samples), "paths": list(paths),
+               "servers": {}, "ratios": {}}
     for name in names:
-        for path in PATHS:
+        for path in paths:
             for connections in concurrencies:
                 values = [round_[(name, path, connections)] for round_ in samples
                           if (name, path, connections) in round_]
@@ -117,7 +120,7 @@ def summarise(samples, names, concurrencies, tool, duration):
                     "rps_median": statistics.median(rps), "rps_low": min(rps), "rps_high": max(rps),
                     "p50_ms": statistics.median(value[1] for value in values),
                     "p99_ms": statistics.median(value[2] for value in values)}
-    for path in PATHS:
+    for path in paths:
         for connections in concurrencies:
             key = str(connections)
             ours = summary["servers"].get(OURS, {}).get(path, {}).get(key)
@@ -131,27 +134,28 @@ def summarise(samples, names, concurrencies, tool, duration):
                     for round_ in samples if (OURS, path, connections) in round_
                     and any((other, path, connections) in round_ for other in others)]
                 summary["ratios"][f"{path} {key}"] = {
-                    "best_other": best, "ratio_median": ours["rps_median"] / others[best],
+                    "best_other": best, "ratio_median": statistics.median(per_round),
                     "ratio_low": min(per_round), "ratio_high": max(per_round)}
     return summary
 
 
 def report_lines(summary, concurrencies=(1, 10, 100)):
     """The WSGI table, in Markdown."""
+    paths = summary.get("paths", PATHS)
     lines = [f"WSGI: the Flask app of chapter 10, one process each; {summary['tool']}, "
              f"{summary['duration']} s per point, median of {summary['rounds']} rounds (lowest-highest).", ""]
-    header = " | ".join(f"{path} {c} conn" for path in PATHS for c in concurrencies)
-    lines += [f"| server | {header} |", "|---" * (len(PATHS) * len(concurrencies) + 1) + "|"]
+    header = " | ".join(f"{path} {c} conn" for path in paths for c in concurrencies)
+    lines += [f"| server | {header} |", "|---" * (len(paths) * len(concurrencies) + 1) + "|"]
     for name, entry in summary["servers"].items():
         cells = []
-        for path in PATHS:
+        for path in paths:
             for c in concurrencies:
                 point = entry.get(path, {}).get(str(c))
                 cells.append("n/a" if not point else
                              f"{point['rps_median']:,.0f} ({point['rps_low']:,.0f}-{point['rps_high']:,.0f})")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     if summary["ratios"]:
-        lines += ["", "Ours (select) ÷ the best of the others, median (lowest-highest round):", ""]
+        lines += ["", "Ours (select) ÷ the best of the others in the same round, median (lowest-highest round):", ""]
         for point, ratio in summary["ratios"].items():
             lines.append(f"- {point} connections: {ratio['ratio_median']:.2f}× "
                          f"({ratio['ratio_low']:.2f}-{ratio['ratio_high']:.2f}) against {ratio['best_other']}")

@@ -86,8 +86,11 @@ class SelectServer(BaseServer):
         self._wake_writer.setblocking(False)
         # Every step that may wait on a disk runs on these, in turn per client address;
         # so does a WSGI application (`--threads` of them: the pool it runs in).
-        threads = self.limits.pool_threads if getattr(self.app, "blocking", False) else DISK_THREADS
-        self.helpers = HelperThreads(threads, self.waker(), name="select-disk")
+        if getattr(self.app, "blocking", False):  # one address (a proxy, say) may use all but one
+            self.helpers = HelperThreads(self.limits.pool_threads, self.waker(),
+                                         per_key=max(1, self.limits.pool_threads - 1), name="select-disk")
+        else:
+            self.helpers = HelperThreads(DISK_THREADS, self.waker(), name="select-disk")
         self.runnable = collections.deque()  # clients with requests buffered: each gets a turn
         self.handshakes = TakeTurns()  # handshakes that can move on, per client address
 

@@ -64,8 +64,11 @@ def reference_server(name, app, threads=4):
         try:
             yield RunningServer(name, server.effective_port)
         finally:
-            server.close()
-            server.task_dispatcher.shutdown()
+            def close_everything():  # on waitress's own thread: its loop ends when nothing is left
+                for channel in list(server._map.values()):
+                    channel.close()
+            server.trigger.pull_trigger(close_everything)
             thread.join(timeout=5)
+            server.task_dispatcher.shutdown()
     else:
         raise ValueError(f"unknown reference server {name!r}; choose one of {REFERENCE_SERVERS}")
