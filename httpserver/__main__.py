@@ -105,7 +105,7 @@ def parse_arguments(argv):
     parser.add_argument("--workers", type=int, default=1, metavar="N",
                         help="processes serving the same port, to use N cores (Linux, macOS; default 1)")
     parser.add_argument("--quiet", action="store_true", help="no access log on stderr")
-    parser.add_argument("--wsgi", metavar="MODULE:APP",
+    parser.add_argument("--wsgi", "--app", metavar="MODULE:APP",
                         help="serve this WSGI application (PEP 3333) instead of files, "
                              "e.g. --wsgi myapp:app for Flask's app in myapp.py")
     parser.add_argument("--threads", type=int, metavar="N",

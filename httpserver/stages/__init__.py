@@ -25,8 +25,8 @@ The modules, in reading order:
     wire.py       a recording connection that reads responses one by one
     response.py   the rules a response head must follow (RFC 9112)
     failure.py    StageFailure and the message the learner reads
-    messages.py, files.py, clients.py, persistence.py, https.py, limits.py, load.py:
-                  the stages of chapters 01-03, 04, 05, 06, 07, 08 and 09
+    messages.py, files.py, clients.py, persistence.py, https.py, limits.py, load.py, wsgi.py:
+                  the stages of chapters 01-03, 04, 05, 06, 07, 08, 09 and 10
 """
 
 from .failure import StageFailure
@@ -35,6 +35,7 @@ from .stage import STAGES, Stage
 
 # Importing a module registers its stages, so the import order is the stage order.
 from . import messages, files, clients, persistence, https, limits, load  # noqa: E402,F401  chapters 01-09
+from . import wsgi  # noqa: E402,F401  chapter 10: the server runs a WSGI application (--app)
 
 __all__ = ["run_stages", "select_stages", "STAGES", "Stage", "StageResult", "Report", "StageFailure",
            "PASSED", "FAILED", "NOT_REACHED"]

@@ -29,12 +29,13 @@ class Stage:
     rule: str
     check: Callable = field(repr=False, compare=False)
     tls: bool = False  # runs against the program started with --certfile/--keyfile
+    app: bool = False  # runs against the program started with --app (a WSGI application, wsgi.py)
 
 
-def stage(name, title, rule, tls=False):
+def stage(name, title, rule, tls=False, app=False):
     """Decorator: register the function as the check of a new stage."""
     def register(check):
-        STAGES.append(Stage(name, int(name[:2]), title, rule, check, tls))
+        STAGES.append(Stage(name, int(name[:2]), title, rule, check, tls, app))
         return check
     return register
 

@@ -16,6 +16,7 @@ import mimetypes
 import os
 import socket
 import ssl
+import sys
 import tempfile
 import threading
 import time
@@ -42,12 +43,16 @@ FLAWS = {
     "no-limits": "accepts request lines and heads of any size",
     "smuggling": "reads Content-Length even when Transfer-Encoding is there, and keeps the connection",
     "no-head-deadline": "has no deadline for a trickled head",
+    "wsgi-raw-path": "gives the application PATH_INFO still percent-encoded",
+    "wsgi-no-input": "gives the application an empty wsgi.input",
+    "wsgi-first-piece": "sends only the first piece the application yields",
+    "wsgi-crash": "lets the application's exception end the connection",
 }
 HEAD_DEADLINE = 1.0
 MAX_LINE, MAX_HEAD, MAX_BODY = 8 * 1024, 64 * 1024, 64 * 1024 * 1024
 REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 404: "Not Found",
            408: "Request Timeout", 413: "Content Too Large", 414: "URI Too Long",
-           431: "Request Header Fields Too Large", 501: "Not Implemented"}
+           431: "Request Header Fields Too Large", 500: "Internal Server Error", 501: "Not Implemented"}
 
 
 class Refuse(Exception):
@@ -215,6 +220,8 @@ class Connection:
         return self.read_exactly(int(length))
 
     def respond(self, method, target, headers, body):
+        if self.options.app:
+            return self.run_app(method, target, headers, body)
         path = unquote(target.split("?")[0])
         text = [("Content-Type", "text/plain")]
         if method not in ("GET", "HEAD", "POST", "PUT", "DELETE"):
@@ -236,6 +243,30 @@ class Connection:
             return 404, b"not found", text
         with open(file, "rb") as handle:
             return 200, handle.read(), [("Content-Type", mimetypes.guess_type(file)[0] or "application/octet-stream")]
+
+    def run_app(self, method, target, headers, body):
+        """--app: a WSGI application answers (written apart from the package's gateway)."""
+        import io
+        raw_path, _, query = target.partition("?")
+        path = raw_path if "wsgi-raw-path" in self.flaws else unquote(raw_path, encoding="latin-1")
+        environ = {"REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": path, "QUERY_STRING": query,
+                   "SERVER_PROTOCOL": "HTTP/1.1", "SERVER_NAME": "127.0.0.1", "SERVER_PORT": str(self.options.port),
+                   "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
+                   "wsgi.input": io.BytesIO(b"" if "wsgi-no-input" in self.flaws else body),
+                   "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
+                   "CONTENT_LENGTH": str(len(body))}
+        for name, value in headers.items():
+            environ["HTTP_" + name.upper().replace("-", "_")] = value
+        started = []
+        try:
+            result = self.options.app(environ, lambda status, fields, exc_info=None: started.append((status, fields)))
+            pieces = list(result)[:1] if "wsgi-first-piece" in self.flaws else list(result)
+        except Exception:
+            if "wsgi-crash" in self.flaws:
+                raise
+            return 500, b"the application failed", [("Content-Type", "text/plain")]
+        status, fields = started[-1]
+        return int(status[:3]), b"".join(pieces), [(n, v) for n, v in fields if n.lower() != "content-length"]
 
     def inside(self, folder, name):
         """The path of `name` in `folder`, or None when it would lead outside."""
@@ -323,7 +354,13 @@ def main():
     parser.add_argument("--certfile")
     parser.add_argument("--keyfile")
     parser.add_argument("--break", dest="flaws", action="append", default=[], choices=sorted(FLAWS))
-    serve(parser.parse_args())
+    parser.add_argument("--app", help="module:name of a WSGI application to serve instead")
+    options = parser.parse_args()
+    if options.app:
+        import importlib
+        module, _, name = options.app.partition(":")
+        options.app = getattr(importlib.import_module(module), name)
+    serve(options)
 
 
 if __name__ == "__main__":
