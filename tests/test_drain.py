@@ -1,17 +1,13 @@
 """A graceful stop (drain.py): nothing new, everything under way answered, then exit."""
 
 import http.client
-import os
-import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
 
 import pytest
 
-from conftest import REPOSITORY
 
 MODELS = ["iterative", "thread", "pool", "select"]
 

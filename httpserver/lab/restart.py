@@ -20,7 +20,6 @@ of the restart marked.
 """
 
 import http.client
-import os
 import signal
 import socket
 import subprocess
@@ -202,11 +201,13 @@ def plot_restart(result, bin_ms=100, ax=None, title="A graceful restart under lo
         style = series_style(index)
         ax.plot([n * bin_ms / 1000 for n in range(bins)], counts, label=label, color=style["color"],
                 marker=style["marker"], markersize=3, linestyle=style["linestyle"])
-    for moment, what in [(result.new_started_at, "new server answers"), (result.sigterm_at, "SIGTERM to old"),
-                         (result.old_exited_at, "old server exited")]:
+    moments = [(result.new_started_at, "new server answers"), (result.sigterm_at, "SIGTERM to the old"),
+               (result.old_exited_at, "old server exited")]
+    for row, (moment, what) in enumerate(moments):  # a few ms apart: labels at three heights
         ax.axvline(moment, color=NEUTRAL, linestyle=":", linewidth=1)
-        ax.annotate(what, (moment, 1.0), xycoords=("data", "axes fraction"), rotation=90,
-                    va="top", ha="right", fontsize=8, color=NEUTRAL)
+        ax.annotate(f" {what} ({moment:.3f} s)", (moment, 0.45 - 0.13 * row), xycoords=("data", "axes fraction"),
+                    va="center", ha="left", fontsize=8, color=NEUTRAL,
+                    bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8})
     for t, _ in result.failures:
         ax.axvline(t, color=ERROR, linewidth=1.5)
     ax.set_title(f"{title}: {result.completed} answered, {result.failed} failed, "
