@@ -24,7 +24,10 @@ from .response import error_bytes
 from .server import BaseServer
 from .tls import send_close_notify
 
-RECEIVE_SIZE = 64 * 1024
+# A thread waiting in recv holds a buffer of this size all the while (Python
+# allocates it before the wait): a thousand idle threads, a thousand buffers.
+# 16 KiB is one TLS record, and a few system calls more for a large upload.
+RECEIVE_SIZE = 16 * 1024
 
 
 def close_gracefully(sock, linger=1.0):

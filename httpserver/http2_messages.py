@@ -91,5 +91,7 @@ def response_fields(response, body_length):
         if name not in CONNECTION_SPECIFIC:
             fields.append((name, value))
     if response.status not in NO_CONTENT_LENGTH:
+        # As over HTTP/1.1 (response.encode_head): take our Content-Type as given.
+        fields.append(("x-content-type-options", "nosniff"))
         fields.append(("content-length", str(body_length)))
     return fields

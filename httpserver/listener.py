@@ -1,9 +1,10 @@
 """Opening the listening socket, with errors a learner can act on.
 
 Contract: `open_listener(host, port)` returns a bound, listening, non-blocking
-socket (IPv4 or IPv6, whichever `host` names) or raises `StartupError` with a
-one-line message. `adopt_listener(fd)` wraps a listening socket inherited from a
-parent process (`--workers` without SO_REUSEPORT).
+socket (IPv4 or IPv6, whichever `host` names first) or raises `StartupError` with a
+one-line message. `host="::"` is dual stack where the system allows it: one IPv6
+socket that IPv4 clients reach too (`accept_ipv4_too`). `adopt_listener(fd)` wraps
+a listening socket inherited from a parent process (`--workers` without SO_REUSEPORT).
 """
 
 import errno
@@ -31,6 +32,8 @@ def open_listener(host, port, backlog=1024, reuse_port=False, joining=False):
     family, kind, protocol, _, address = infos[0]
     listener = socket.socket(family, kind, protocol)
     try:
+        if family == socket.AF_INET6 and address[0] == "::" and socket.has_dualstack_ipv6():
+            accept_ipv4_too(listener)
         if os.name != "nt":
             # Lets a restarted server bind while old connections sit in TIME_WAIT.
             # Not on Windows, where it would let two servers share one port.
@@ -60,7 +63,19 @@ def _bind_alone(family, kind, protocol, address):
     with socket.socket(family, kind, protocol) as probe:
         if os.name != "nt":
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6 and address[0] == "::" and socket.has_dualstack_ipv6():
+            accept_ipv4_too(probe)  # so an IPv4 listener on the port is seen too
         probe.bind(address)
+
+
+def accept_ipv4_too(listener):
+    """Make an IPv6 socket bound to "::" take IPv4 connections as well (dual stack).
+
+    With IPV6_V6ONLY off, an IPv4 client arrives as an IPv4-mapped IPv6 address,
+    ::ffff:127.0.0.1 (RFC 4291 §2.5.5.2; the socket option is RFC 3493 §5.3). The
+    default differs by system (off on Linux, on on Windows), so it is set explicitly.
+    """
+    listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
 
 
 def adopt_listener(fd):

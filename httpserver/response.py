@@ -51,6 +51,7 @@ class Response:
     # Server; a subclass sets these, and `encode_head` then uses the application's.
     status_line = None  # bytes to send instead of the standard status line
     stamps = (True, True)  # whether we add Date, and Server
+    nosniff = True  # whether we add X-Content-Type-Options (not to an application's answer)
 
     def __init__(self, status=200, body=b"", headers=(), content_type=None):
         self.status = status
@@ -132,6 +133,10 @@ _encoded_fields = {}  # tuple of (name, value) pairs → their lines, as bytes
 MAX_ENCODED_FIELDS = 4096
 MAX_REMEMBERED_BYTES = 512  # so the cache holds at most 2 MiB, whatever clients send
 _SERVER_FIELD = f"Server: {SERVER_NAME}\r\n".encode("ascii")
+# Take our Content-Type as given, never guess from the bytes (WHATWG Fetch, "X-Content-
+# Type-Options"): /echo reflects what a URL carries, and text/plain must not become a
+# script or a stylesheet in a browser that sniffs.
+_NOSNIFF_FIELD = b"X-Content-Type-Options: nosniff\r\n"
 
 
 def _encode_fields(fields):
@@ -166,7 +171,7 @@ def encode_head(response, *, close=False, keep_alive_header=False):
     if status in _NO_BODY_STATUSES or body_length is None:
         length = b""
     else:
-        length = b"Content-Length: %d\r\n" % body_length
+        length = (_NOSNIFF_FIELD if response.nosniff else b"") + b"Content-Length: %d\r\n" % body_length
     if close:
         connection = b"Connection: close\r\n"
     elif keep_alive_header:

@@ -52,9 +52,11 @@ _STATUS_LINES = {}  # "200 OK" → None (ours is the same); "299 Fine" → b"HTT
 
 
 class AppResponse(Response):
-    """A response whose reason phrase, Date or Server the application chose itself."""
+    """An application's answer: its own fields only (no nosniff of ours: PEP 3333 asks a
+    server to "play dumb"), and the reason phrase, Date or Server it chose, if any."""
 
     __slots__ = ("status_line", "stamps")
+    nosniff = False
 
 
 def make_response(status, body, headers, stamps):
@@ -67,8 +69,6 @@ def make_response(status, body, headers, stamps):
             line = None
         if len(_STATUS_LINES) < 1000:
             _STATUS_LINES[status] = line
-    if line is None and stamps is Response.stamps:
-        return Response(code, body, headers)
     response = AppResponse(code, body, headers)
     response.status_line, response.stamps = line, stamps
     return response

@@ -190,7 +190,7 @@ def test_a_crash_of_the_accept_loop_exits_non_zero(monkeypatch, capsys):
 
         def shutdown(self):
             pass
-    assert cli.serve_until_stopped(Crashing(), None) == 1
+    assert cli.serve_until_stopped(Crashing()) == 1
     assert "Boom" in capsys.readouterr().err
 
 
