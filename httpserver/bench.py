@@ -451,8 +451,9 @@ def main(argv=None):
                         help="load generator: wrk if installed (auto), or the package's own")
     parser.add_argument("--no-pin", dest="pin", action="store_false",
                         help="let server and load generator share all cores (default: pinned apart)")
-    parser.add_argument("--wsgi-rounds", type=int, default=3,
-                        help="rounds of the WSGI row: a Flask app on ours, waitress, gunicorn, wsgiref (0: skip)")
+    parser.add_argument("--wsgi-rounds", type=int, default=None,
+                        help="rounds of the WSGI row: a Flask app on ours, waitress, gunicorn, wsgiref "
+                             "(default 3; 0, and the default with --quick or --only: skip)")
     parser.add_argument("--quick", action="store_true", help="a few seconds in all, for a smoke test")
     arguments = parser.parse_args(argv)
     global PINNING
@@ -461,7 +462,8 @@ def main(argv=None):
         arguments.duration, arguments.large_mib, arguments.large_repeat = 0.3, 2, 2
         arguments.large_seconds = 0
         arguments.idle = min(arguments.idle, 50)
-        arguments.wsgi_rounds = min(arguments.wsgi_rounds, 1)
+    if arguments.wsgi_rounds is None:  # a quick or partial run is about the models: no WSGI row
+        arguments.wsgi_rounds = 0 if arguments.quick or arguments.only else 3
         arguments.tool = "own" if arguments.tool == "auto" else arguments.tool
     run(arguments)
     return 0

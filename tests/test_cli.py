@@ -270,7 +270,6 @@ def test_wsgi_app_from_the_command_line_and_a_graceful_sigterm():
 
         def slow():
             answers["slow"] = requests.get(url + "/slow?ms=800", timeout=10)
-        import threading
         requester = threading.Thread(target=slow)
         requester.start()
         time.sleep(0.3)  # the slow request is under way
@@ -278,7 +277,8 @@ def test_wsgi_app_from_the_command_line_and_a_graceful_sigterm():
         requester.join(10)
         assert answers["slow"].status_code == 200  # finished, not cut
         assert answers["slow"].headers["Connection"] == "close"
-        status, rest = server.process.wait(15), server.process.stderr.read()
+        server.process.wait(15)  # it ends by itself
+        status, rest = server.stop()
         assert status == 0 and "finishing the requests under way" in rest and "Traceback" not in rest
     finally:
         server.stop()
