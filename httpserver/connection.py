@@ -66,6 +66,7 @@ class Connection:
         self.storage = storage  # the memory budget and disk floor all bodies share (body.py)
         self.transmit = None  # set by the model: callable(items) sending at once, from a handler's thread
         self.outgoing = None  # what process() has queued but not returned yet
+        self.from_memory = getattr(app, "answer_from_memory", None)  # (an application may have none)
         self.parser = RequestParser(limits)
         # output_budget=0 turns back-pressure off, turns included (chapter 08 shows why we need it).
         self.output_budget = limits.output_budget or float("inf")
@@ -305,7 +306,7 @@ class Connection:
 
     def _answered_from_memory(self):
         """For the event loop: answer now if no disk is needed (app.answer_from_memory)."""
-        from_memory = getattr(self.app, "answer_from_memory", None)
+        from_memory = self.from_memory
         return (from_memory is not None and self.request.method in SAFE_METHODS
                 and self._handle(from_memory))
 
@@ -419,12 +420,15 @@ class Connection:
             if (request is not None and request.method == "HEAD") or response.status in (204, 304):
                 body.close()
         keep_alive_header = request is not None and request.version == "HTTP/1.0" and not close
-        head = encode_head(response, close=close, keep_alive_header=keep_alive_header)
         if isinstance(body, StreamBody):
+            head = encode_head(response, close=close, keep_alive_header=keep_alive_header)
             return [head, *body.take()]
         if self.access_log is not None:
             client = self.client if request is None else request.client
             self.access_log(client, request, response, response.body_length or 0)
+        if response.wire is not None and not close and not keep_alive_header and request.method == "GET":
+            return [response.wire]  # kept ready, head and body (filecache.py)
+        head = encode_head(response, close=close, keep_alive_header=keep_alive_header)
         if (request is not None and request.method == "HEAD") or response.status in (204, 304):
             if isinstance(body, FileBody):
                 body.close()

@@ -58,6 +58,13 @@ class Request:
         self.scheme = None  # "http" or "https" as a trusted proxy reported it (proxy.py), else None
         self.send_now = None  # set by the connection: callable(response) sending it before the handler returns
 
+    def copy(self):
+        """A new request with this one's head (the parser's memo of heads it has
+        seen hands out copies: each request gets its own client, body and flags)."""
+        other = Request(self.method, self.target, self.path, self.query, self.version, self.headers)
+        other.keep_alive = self.keep_alive
+        return other
+
     @property
     def body(self):
         """The whole body as bytes (b"" when there is none). A large body is read

@@ -46,7 +46,7 @@ class FileBody:
 class Response:
     """A status, header fields and a body (bytes or a `FileBody`)."""
 
-    __slots__ = ("status", "headers", "body")
+    __slots__ = ("status", "headers", "body", "wire")
     # An application's answer (wsgi.py) may bring its own reason phrase, Date or
     # Server; a subclass sets these, and `encode_head` then uses the application's.
     status_line = None  # bytes to send instead of the standard status line
@@ -57,6 +57,10 @@ class Response:
         self.status = status
         self.body = body
         self.headers = list(headers)
+        # The whole message as bytes, head and body, when it was kept ready (a small
+        # file's answer, rebuilt once a second for its Date): sent as it is to an
+        # HTTP/1.1 keep-alive GET, which needs no Connection field (connection.py).
+        self.wire = None
         if content_type is not None:
             self.headers.append(("Content-Type", content_type))
 

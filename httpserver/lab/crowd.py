@@ -4,7 +4,7 @@ they cost everyone else.
 Contract:
 - `Probe(make_socket)` is a well-behaved client: in a thread, it sends one small
   GET after another on a keep-alive connection and records when it asked and
-  how long each answer took (`samples`: (seconds since start, latency)).
+  how long each answer took (`samples`: (time.perf_counter() when asked, latency)).
 - `handshake_flood(port, seconds)` starts, in a child process, 16 clients that
   replay one recorded TLS ClientHello as fast as the server answers, never doing
   any cryptography themselves; `.wait()` returns how many ServerHellos came back.
@@ -16,7 +16,7 @@ Contract:
   package's server, or `httpserver.lab.slowdisk`) in a child process, reads the
   port from its banner, and keeps its log; `stop()` ends it (Ctrl-C, then kill).
 - `keep_fetching(urls, seconds)` starts one thread per URL that fetches it
-  again and again until `seconds` pass: the attackers.
+  again and again until `seconds` pass (the attackers), timing each answer too.
 """
 
 import contextlib
@@ -90,7 +90,7 @@ class Probe:
 
     def _run(self):
         request = f"GET {self.path} HTTP/1.1\r\nHost: probe\r\n\r\n".encode()
-        started, sock = time.perf_counter(), None
+        sock = None
         while not self.stopping.is_set():
             asked = time.perf_counter()
             try:
@@ -98,7 +98,7 @@ class Probe:
                     sock = self.make_socket()
                 sock.sendall(request)
                 read_one_answer(sock)
-                self.samples.append((asked - started, time.perf_counter() - asked))
+                self.samples.append((asked, time.perf_counter() - asked))
             except OSError as error:
                 self.failures.append(repr(error))
                 sock = None
@@ -149,21 +149,27 @@ def read_one_answer(sock):
 
 
 def plot_latency(series, title, limit=0.050):
-    """Latency over time for each named probe: {label: Probe}."""
+    """Answer times over time for each named series: {label: Probe or Fetchers}."""
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(style.FIGURE_WIDTH, 4))
+    start = min((when for probe in series.values() for when, _ in probe.samples), default=0.0)
     for index, (label, probe) in enumerate(series.items()):
-        times = [when for when, _ in probe.samples]
+        times = [when - start for when, _ in probe.samples]
         latencies = [max(latency, 1e-5) * 1000 for _, latency in probe.samples]
+        median = probe.quantile(0.5)
+        label = f"{label} (median {median * 1000:.1f} ms)" if median < 1 else f"{label} (median {median:.1f} s)"
+        if isinstance(probe, Fetchers):  # few, long answers: each drawn from when it was asked to when it came
+            axes.hlines(latencies, times, [t + l / 1000 for t, l in zip(times, latencies)],
+                        color=style.colour(index), linewidth=2, label=label)
+            continue
         axes.plot(times, latencies, style.MARKERS[index % len(style.MARKERS)], color=style.colour(index),
-                  markersize=3, linestyle="none",
-                  label=f"{label} (median {probe.quantile(0.5) * 1000:.1f} ms)")
+                  markersize=3, linestyle="none", label=label)
     axes.axhline(limit * 1000, color=style.NEUTRAL, linestyle="--", linewidth=1)
-    axes.annotate(f"{limit * 1000:.0f} ms", (0, limit * 1000), xytext=(2, 3), textcoords="offset points",
+    axes.annotate(f"{limit * 1000:.0f} ms", (0, limit * 1000), xytext=(2, -12), textcoords="offset points",
                   color=style.NEUTRAL)
     axes.set_yscale("log")
-    axes.set_xlabel("time since the probe started (s)")
+    axes.set_xlabel("time since the first request (s)")
     axes.set_ylabel("answer time (ms, log scale)")
     axes.set_title(title)
     style.legend_below(axes, columns=1)
@@ -256,15 +262,34 @@ class ChildServer:
         return self.process.returncode
 
 
-def keep_fetching(urls, seconds, context=None):
-    """One thread per URL, fetching it until `seconds` have passed; join them to wait."""
-    def fetch(url):
+class Fetchers:
+    """Threads fetching URLs again and again (the attackers); `samples` like a Probe's."""
+
+    def __init__(self, urls, seconds, context=None):
+        self.samples = []  # (when asked, how long the whole answer took)
+        self.threads = [threading.Thread(target=self._fetch, args=(url, seconds, context), daemon=True)
+                        for url in urls]
+        for thread in self.threads:
+            thread.start()
+
+    def _fetch(self, url, seconds, context):
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
+            asked = time.perf_counter()
             with contextlib.suppress(OSError):
                 with urllib.request.urlopen(url, timeout=seconds + 10, context=context) as answer:
                     answer.read()
-    threads = [threading.Thread(target=fetch, args=(url,), daemon=True) for url in urls]
-    for thread in threads:
-        thread.start()
-    return threads
+                self.samples.append((asked, time.perf_counter() - asked))
+
+    def join(self, timeout=60):
+        for thread in self.threads:
+            thread.join(timeout)
+
+    def quantile(self, q):
+        ordered = sorted(latency for _, latency in self.samples)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("inf")
+
+
+def keep_fetching(urls, seconds, context=None):
+    """Fetch each URL again and again, each in a thread, until `seconds` have passed."""
+    return Fetchers(urls, seconds, context)

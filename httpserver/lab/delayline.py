@@ -203,9 +203,14 @@ def measure(rtt=0.05, paths=("/big.bin", "/big.bin", "/small.txt"), big=45_000):
         shutil.rmtree(site, ignore_errors=True)
 
 
-def live_or_recorded(rtt=0.05, folder=None):
+def live_or_recorded(rtt=0.05, folder=None, clean=None):
     """(timings, segments, note): a live run across a DelayLine where one can run here,
-    else the recording in data/captures/; the note says which, and why."""
+    else the recording in data/captures/; the note says which, and why.
+
+    `clean(timings, segments)`, if given, says whether a live run is clean enough
+    to show: the delay line is a thread of this machine, and a machine busy with
+    other work delays its packets unevenly. A run that is not clean is set aside
+    for the recording, and the note says so."""
     from .pcap import LINKTYPE_RAW, decode_frame, read_pcap
 
     available, why = delay_line_available()
@@ -214,8 +219,11 @@ def live_or_recorded(rtt=0.05, folder=None):
             timings, frames, rtt = measure(rtt)
             segments = [segment for segment in (decode_frame(frame, LINKTYPE_RAW, moment)
                                                 for moment, frame in frames) if segment]
-            return ({"rtt": rtt, **timings}, segments,
-                    f"Live: two network namespaces joined by a delay line of {rtt * 1000:.0f} ms round trip.")
+            timings = {"rtt": rtt, **timings}
+            if clean is None or clean(timings, segments):
+                return (timings, segments,
+                        f"Live: two network namespaces joined by a delay line of {rtt * 1000:.0f} ms round trip.")
+            why = "the live run was disturbed (this machine was busy, and the delay line's packets came unevenly)"
         except (OSError, ValueError, subprocess.SubprocessError) as error:
             why = f"the delay line failed ({error})"
     folder = Path(folder) if folder else Path(__file__).resolve().parents[2] / "data" / "captures"
