@@ -79,7 +79,7 @@ def test_a_restart_under_load_loses_no_request(tmp_path):
 @pytest.mark.skipif(not __import__("shutil").which("nginx"), reason="nginx is not installed")
 def test_a_rolling_restart_behind_nginx_loses_no_request():
     from httpserver.lab.proxying import restart_behind_nginx
-    result = restart_behind_nginx(clients=6, duration=4.5)
+    result = restart_behind_nginx(clients=6, duration=6.0)
     assert result.failed == 0, result.failures[:5]
     served = {result.pids[pid] for _, pid in result.answers}
     assert served == {"first server", "second server", "first server, restarted", "second server, restarted"}

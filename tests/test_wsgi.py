@@ -18,7 +18,8 @@ import requests
 
 from conftest import exchange, parse_responses, read_until_closed
 from httpserver import serve_in_background
-from httpserver.wsgi import WSGIGateway, check_head, load_application
+from httpserver.exchange import check_head
+from httpserver.wsgi import WSGIGateway, load_application
 
 MODELS = ["iterative", "thread", "pool", "select"]
 

@@ -112,7 +112,7 @@ def restart_behind_nginx(clients=8, duration=6.0, path="/slow?ms=20", graceful_t
         for thread in threads:
             thread.start()
         for index, name in enumerate(("first server", "second server")):
-            time.sleep(duration / 3)
+            time.sleep(duration / 4)  # both restarts done by about half-way: the restarted serve the rest
             servers[index].send_signal(signal.SIGTERM)
             result.restarts.append((time.monotonic() - started, f"SIGTERM to the {name}"))
             servers[index].wait(graceful_timeout + 5)
