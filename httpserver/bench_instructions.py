@@ -1,6 +1,7 @@
 """Instructions per request: the speed measurement that load on the machine cannot disturb.
 
     python -m httpserver.bench_instructions [--tls] [--path /1k.txt] [--model select]
+    python -m httpserver.bench_instructions --cmd "python my_server.py --port {port} --root {root} --directory {directory}"
 
 Requests per second swing with whatever else the machine is doing; the number
 of machine instructions a request costs does not. This runs the server and one
@@ -11,9 +12,13 @@ the shutdown cancel out, and what is left is one request's cost, server and
 client together (the client's part is small and the same for every version of
 the server, so a change of the server shows as a change of this number).
 
+With `--cmd`, the server is any program (yours: chapter 09's Build section): it
+runs under callgrind on its own, and the client sends from this process, so the
+count is the server's alone. The program must stop cleanly on Ctrl-C (SIGINT),
+as callgrind writes its count when the program exits.
+
 It needs valgrind (apt install valgrind); `--child N` is the run itself. To see
-where the instructions go, run `callgrind_annotate` on the kept output files, or
-profile the Python side with cProfile (chapter 09 does both).
+where the instructions go, profile the Python side with cProfile (chapter 09).
 """
 
 import argparse
@@ -66,12 +71,72 @@ def instructions(count, tls, path, model, folder, keep=None):
     return int(found.group(1))
 
 
-def per_request(tls=False, path="/1k.txt", model="select", few=1000, many=4000):
+def client_requests(port, count, path, tls=False, timeout=60):
+    """Send `count` keep-alive GETs of `path` to 127.0.0.1:`port`; read each answer whole."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    if tls:
+        context = ssl._create_unverified_context()  # (a count of instructions trusts anything)
+        sock = context.wrap_socket(sock)
+    request = f"GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n".encode()
+    with sock:
+        for _ in range(count):
+            sock.sendall(request)
+            received = b""
+            while b"\r\n\r\n" not in received:
+                received += sock.recv(65536)
+            head, _, body = received.partition(b"\r\n\r\n")
+            length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+            while len(body) < length:
+                body += sock.recv(65536)
+
+
+def program_instructions(command, count, path, folder):
+    """Instructions of the server `command` (a template with {port} {root} {directory})
+    while it answers `count` requests, from start to a Ctrl-C."""
+    import shlex
+    import signal
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    words = [word.format(port=port, root=folder, directory=folder) for word in shlex.split(command)]
+    if words and words[0] in ("python", "python3"):
+        words[0] = sys.executable  # this Python, not a launcher script valgrind would count instead
+    output = os.path.join(folder, f"callgrind.program.{count}.out")
+    server = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={output}", *words],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120  # valgrind starts a program about fifty times slower
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                raise RuntimeError(f"the program did not start: {server.communicate()[1][-2000:]}")
+            time.sleep(0.5)
+    try:
+        client_requests(port, count, path)
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, errors = server.communicate(timeout=300)
+    found = re.search(r"Collected : (\d+)", errors)
+    if not found:
+        raise RuntimeError(f"callgrind counted nothing (did the program stop on Ctrl-C?): {errors[-2000:]}")
+    return int(found.group(1))
+
+
+def per_request(tls=False, path="/1k.txt", model="select", few=1000, many=4000, command=None):
     """(instructions per request, the two totals) for GET `path` on `model`."""
     with tempfile.TemporaryDirectory(prefix="httpserver-instructions-") as folder:
         Path(folder, path.lstrip("/")).write_bytes(SMALL)
-        low = instructions(few, tls, path, model, folder)
-        high = instructions(many, tls, path, model, folder)
+        if command:
+            low = program_instructions(command, few, path, folder)
+            high = program_instructions(command, many, path, folder)
+        else:
+            low = instructions(few, tls, path, model, folder)
+            high = instructions(many, tls, path, model, folder)
     return (high - low) / (many - few), low, high
 
 
@@ -81,6 +146,8 @@ def main(argv=None):
     parser.add_argument("--path", default="/1k.txt", help="what to GET (default: a 1 KiB file)")
     parser.add_argument("--model", default="select")
     parser.add_argument("--requests", default="1000,4000", help="the two run lengths (default 1000,4000)")
+    parser.add_argument("--cmd", help="measure this server program instead: a command with {port}, {root} "
+                                      "and {directory} (the client's part is then not counted)")
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
@@ -91,8 +158,9 @@ def main(argv=None):
         print("this needs valgrind (apt install valgrind, brew install valgrind)", file=sys.stderr)
         return 2
     few, many = (int(number) for number in arguments.requests.split(","))
-    value, low, high = per_request(arguments.tls, arguments.path, arguments.model, few, many)
-    print(f"{arguments.model}{' TLS' if arguments.tls else ''} GET {arguments.path}: "
+    value, low, high = per_request(arguments.tls, arguments.path, arguments.model, few, many, arguments.cmd)
+    what = f"`{arguments.cmd}`" if arguments.cmd else arguments.model
+    print(f"{what}{' TLS' if arguments.tls else ''} GET {arguments.path}: "
           f"{value / 1000:.1f}k instructions per request ({low:,} for {few} requests, {high:,} for {many})")
     return 0
 
