@@ -192,11 +192,15 @@ def main(argv=None):
             supervisor = Supervisor(arguments, server.address[1], workers - 1, certfile, keyfile,
                                     listener=server.listener if sharing == "inherit" else None,
                                     leaf_folder=leaf_folder, log=log_error)
+        # Ctrl-C and SIGTERM are caught from here on: one that comes right after the
+        # banner says "Press Ctrl-C" must stop the server cleanly, not interrupt its start.
+        signals = watch_signals()
         if is_worker:  # the parent has said everything already
             return serve_until_stopped(server, parent_fd=arguments.parent_fd,
-                                       graceful_timeout=arguments.graceful_timeout)
+                                       graceful_timeout=arguments.graceful_timeout, signals=signals)
         print_welcome(server, workers, arguments.wsgi)
-        return serve_until_stopped(server, supervisor, announce=True, graceful_timeout=arguments.graceful_timeout)
+        return serve_until_stopped(server, supervisor, announce=True, graceful_timeout=arguments.graceful_timeout,
+                                   signals=signals)
     finally:
         # The workers have stopped by now (serve_until_stopped waits for them):
         # nobody needs the certificate files any more. A worker whose parent
@@ -227,7 +231,17 @@ def print_welcome(server, workers, wsgi=None):
 parent_gone = threading.Event()  # in a worker: the parent process has ended
 
 
-def serve_until_stopped(server, supervisor=None, announce=False, parent_fd=None, graceful_timeout=30.0):
+def watch_signals():
+    """(stop, terminated): events set by Ctrl-C (SIGINT) or SIGTERM, and by SIGTERM only."""
+    stop, terminated = threading.Event(), threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, lambda *_: (terminated.set(), stop.set()))
+    return stop, terminated
+
+
+def serve_until_stopped(server, supervisor=None, announce=False, parent_fd=None, graceful_timeout=30.0,
+                        signals=None):
     """Serve until Ctrl-C, SIGTERM (or, in a worker, the parent's end), then stop
     the server and any workers; keep the workers going meanwhile. SIGTERM stops
     gracefully (drain.py), each worker too, within `graceful_timeout` seconds."""
@@ -247,10 +261,7 @@ def serve_until_stopped(server, supervisor=None, announce=False, parent_fd=None,
 
     worker = threading.Thread(target=serve, name="server", daemon=True)
     worker.start()
-    stop = threading.Event()
-    terminated = threading.Event()  # SIGTERM: stop gracefully
-    if hasattr(signal, "SIGTERM"):
-        signal.signal(signal.SIGTERM, lambda *_: (terminated.set(), stop.set()))
+    stop, terminated = signals or watch_signals()  # terminated: SIGTERM, stop gracefully
     if parent_fd is not None:
         watch_parent(parent_fd, lambda: (parent_gone.set(), stop.set()))
     gave_up = False
