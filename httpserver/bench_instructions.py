@@ -90,7 +90,7 @@ def client_requests(port, count, path, tls=False, timeout=60):
                 body += sock.recv(65536)
 
 
-def program_instructions(command, count, path, folder):
+def program_instructions(command, count, path, folder, tls=False):
     """Instructions of the server `command` (a template with {port} {root} {directory})
     while it answers `count` requests, from start to a Ctrl-C."""
     import shlex
@@ -117,7 +117,7 @@ def program_instructions(command, count, path, folder):
                 raise RuntimeError(f"the program did not start: {server.communicate()[1][-2000:]}")
             time.sleep(0.5)
     try:
-        client_requests(port, count, path)
+        client_requests(port, count, path, tls)
     finally:
         server.send_signal(signal.SIGINT)
         _, errors = server.communicate(timeout=300)
@@ -132,8 +132,8 @@ def per_request(tls=False, path="/1k.txt", model="select", few=1000, many=4000, 
     with tempfile.TemporaryDirectory(prefix="httpserver-instructions-") as folder:
         Path(folder, path.lstrip("/")).write_bytes(SMALL)
         if command:
-            low = program_instructions(command, few, path, folder)
-            high = program_instructions(command, many, path, folder)
+            low = program_instructions(command, few, path, folder, tls)
+            high = program_instructions(command, many, path, folder, tls)
         else:
             low = instructions(few, tls, path, model, folder)
             high = instructions(many, tls, path, model, folder)
