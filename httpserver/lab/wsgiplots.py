@@ -133,6 +133,7 @@ def plot_wsgi_bench(summary, path="/json", title=None, ax=None):
     """Median requests per second of each server at each concurrency, with the
     lowest and highest round as an error bar (bench_wsgi's summary)."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import StrMethodFormatter
 
     if ax is None:
         _, ax = plt.subplots(figsize=(style.FIGURE_WIDTH, 4.5))
@@ -150,7 +151,9 @@ def plot_wsgi_bench(summary, path="/json", title=None, ax=None):
         ax.errorbar(positions, medians, yerr=[lows, highs], fmt="none", ecolor="black", capsize=2, linewidth=1)
     ax.set_xticks(range(len(levels)))
     ax.set_xticklabels([f"{c} connection{'s' if c > 1 else ''}" for c in levels])
+    ax.set_xlabel("concurrent client connections (keep-alive where the server allows it)")
     ax.set_ylabel("requests per second (median of the rounds)")
+    ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))  # 6,000, not 6000
     ax.set_title(title or f"Flask {path}: requests per second, one process each "
                           f"({summary['rounds']} round(s), {summary['tool']})")
     style.legend_outside(ax)
