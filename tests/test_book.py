@@ -189,6 +189,8 @@ def made_up_chapter():
             "figure": {"caption": "What it shows."}, "image": {"alt": "A picture of it."}}}),
         code("plt.show()", outputs=[image]),
         code("show_source(tls)", outputs=[listing]),
+        code("x = 1\n" * 40, outputs=[nbformat.v4.new_output("stream", text="short\n")]),
+        code("print(much)", outputs=[nbformat.v4.new_output("stream", text="line\n" * 50)]),
         markdown("### HIDDEN\nInstructor notes: the answer is 42."),
     ]
     return nbformat.v4.new_notebook(cells=cells)
@@ -209,6 +211,8 @@ def test_the_learners_view_of_a_chapter():
     assert problems == ["Figure 42.2 has no caption (the cell's mystnb metadata)"]
     assert "hide-output" in view.cells[7].metadata["tags"]
     assert view.cells[7].metadata["mystnb"]["code_prompt_show"] == "Show the source of httpserver/tls.py (60 lines)"
+    assert view.cells[8].metadata["tags"] == ["hide-input"] and view.cells[8].outputs, "what it printed stays"
+    assert view.cells[9].metadata["mystnb"]["code_prompt_show"] == "Show what it printed (50 lines)"
     assert "[chapter 41](41_other.ipynb)" in sources[0] and "[section 2](#ch42-s2)" in sources[0]
     assert sources[2].startswith("(ch42-s2)=\n## 2. Two")
     assert "BEGIN SOLUTION" in original.cells[3].source, "the instructor's notebook is not changed"

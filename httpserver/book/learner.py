@@ -11,7 +11,8 @@ folding for a reader who looks rather than runs:
 - check cells (nbgrader's graded cells) lose their outputs, which graded the
   instructor's answers, and are folded behind a one-line summary;
 - the Colab set-up cell and the code that draws each figure are folded (shown on
-  request); a long listing from `show_source` is folded with its file and length;
+  request); so are a long listing from `show_source` (with its file and length), the
+  code of a long experiment (what it printed stays in view) and a long printout;
 - each figure gets "Figure NN.k" before its caption (from the cell's `mystnb`
   metadata: `figure.caption`, `image.alt`; a figure without them is reported),
   and the code that draws it says which figure it draws;
@@ -30,7 +31,9 @@ try:  # the student-copy rules live with the instructors' tools
 except ImportError:  # before they moved there
     from ..lab.student import CODE_PLACEHOLDER, MARKDOWN_PLACEHOLDER, is_hidden, strip_solutions
 
-LONG_LISTING = 40  # lines: a listing longer than this is folded
+LONG_LISTING = 25  # lines: a listing longer than this is folded
+LONG_CODE = 30  # lines: a cell's code longer than this is folded; what it printed stays in view
+LONG_OUTPUT = 40  # lines: printed text longer than this is folded
 SOURCE_LISTING = re.compile(r"```python\n# (\S+)\n")  # what show_source displays
 IMAGE_TYPES = ("image/png", "image/svg+xml", "image/jpeg")
 
@@ -93,6 +96,11 @@ def split_at_figure(cell):
     return [cell, rest]
 
 
+def printed_lines(cell):
+    """How many lines of text the cell printed (0 for a Markdown cell)."""
+    return sum(lines_of(output.get("text", "")) for output in cell.get("outputs", ()) if output.get("output_type") == "stream")
+
+
 def number_figure(cell, label):
     """Put `label` ("Figure 05.2") before the cell's caption; returns what is missing, or None."""
     settings = cell.metadata.setdefault("mystnb", {})
@@ -138,6 +146,10 @@ def learners_view(notebook, number, pages, sections):
         elif long_listing(cell):
             name, length = long_listing(cell)
             fold(cell, f"Show the source of {name} ({length} lines)", what="hide-output")
+        elif lines_of(cell.source) > LONG_CODE:
+            fold(cell, f"Show the code of this experiment ({lines_of(cell.source)} lines)")
+        elif printed_lines(cell) > LONG_OUTPUT:
+            fold(cell, f"Show what it printed ({printed_lines(cell)} lines)", what="hide-output")
         cells.append(cell)
     view.cells = cells
     return view, [problem for problem in problems if problem]
