@@ -130,6 +130,8 @@ def server_commands(site, port, nginx_folder):
         commands["select ×2 processes"] = ours + ["--model", "select", "--workers", "2"]
     if shutil.which("nginx"):
         commands["nginx (1 worker)"] = pin(nginx_command(site, port, nginx_folder), 0)
+        if "select ×2 processes" in commands:  # the same two processes, unpinned, to compare with
+            commands["nginx (2 workers)"] = nginx_command(site, port, nginx_folder.parent / "nginx-2", workers=2)
     if importlib.util.find_spec("uvicorn"):
         uvicorn = uvicorn_command(site, port, nginx_folder.parent / "uvicorn")
         if importlib.util.find_spec("httptools"):
@@ -167,12 +169,12 @@ def uvicorn_command(site, port, folder):
             "--log-level", "warning", "--no-access-log"]
 
 
-def nginx_command(site, port, folder):
+def nginx_command(site, port, folder, workers=1):
     folder.mkdir(parents=True, exist_ok=True)
     site, folder = site.resolve(), folder.resolve()  # nginx reads relative paths from its prefix
     user = "user root;\n" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""
     (folder / "nginx.conf").write_text(
-        f"{user}worker_processes 1;\ndaemon off;\npid {folder}/nginx.pid;\n"
+        f"{user}worker_processes {workers};\ndaemon off;\npid {folder}/nginx.pid;\n"
         f"error_log {folder}/error.log;\nevents {{ worker_connections 16384; }}\n"
         f"http {{\n  access_log off;\n  sendfile on;\n  keepalive_requests 1000000;\n"
         f"  client_body_temp_path {folder}/tmp;\n  default_type application/octet-stream;\n"

@@ -47,6 +47,9 @@ def tls_commands(site, port, folder):
         commands["select ×2 processes"] = ours + ["--model", "select", "--workers", "2"]
     if shutil.which("nginx"):
         commands["nginx (1 worker)"] = pin(nginx_tls_command(site, port, folder / "nginx-tls", certfile, keyfile), 0)
+        if "select ×2 processes" in commands:
+            commands["nginx (2 workers)"] = nginx_tls_command(site, port, folder / "nginx-tls-2", certfile, keyfile,
+                                                              workers=2)
     if importlib.util.find_spec("uvicorn"):
         app_folder = folder / "uvicorn"
         app_folder.mkdir(parents=True, exist_ok=True)
@@ -60,12 +63,12 @@ def tls_commands(site, port, folder):
     return commands
 
 
-def nginx_tls_command(site, port, folder, certfile, keyfile):
+def nginx_tls_command(site, port, folder, certfile, keyfile, workers=1):
     folder.mkdir(parents=True, exist_ok=True)
     site, folder = Path(site).resolve(), folder.resolve()
     user = "user root;\n" if hasattr(os, "geteuid") and os.geteuid() == 0 else ""
     (folder / "nginx.conf").write_text(
-        f"{user}worker_processes 1;\ndaemon off;\npid {folder}/nginx.pid;\n"
+        f"{user}worker_processes {workers};\ndaemon off;\npid {folder}/nginx.pid;\n"
         f"error_log {folder}/error.log;\nevents {{ worker_connections 16384; }}\n"
         f"http {{\n  access_log off;\n  keepalive_requests 1000000;\n"
         f"  client_body_temp_path {folder}/tmp;\n  default_type application/octet-stream;\n"
