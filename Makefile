@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	@echo "$(VENV) is ready"
 
 lab: $(STAMP)  ## open your workspace: student copies, made once and never overwritten
-	$(BIN)/python -m httpserver.lab.workspace --notebooks notebooks --into workspace
+	$(BIN)/python -m httpserver.classroom.workspace --notebooks notebooks --into workspace
 	$(BIN)/jupyter lab workspace/
 
 solutions: $(STAMP)  ## open the instructor's chapters, with every answer
@@ -37,7 +37,7 @@ bench: $(STAMP)  ## load test every model against python -m http.server
 	$(BIN)/python -m httpserver.bench
 
 student: $(STAMP)  ## student copies in build/student/ for handing out (never overwritten)
-	$(BIN)/python -m httpserver.lab.workspace --notebooks notebooks --into build/student
+	$(BIN)/python -m httpserver.classroom.workspace --notebooks notebooks --into build/student
 
 $(VENV)/.book-installed: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[book]"
@@ -56,7 +56,7 @@ stages: $(STAMP)  ## every stage against notebooks/my_server.py (when present) a
 
 grade: $(STAMP)  ## grade a class: make grade SUBMISSIONS=folder (one folder per student)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder"; exit 2; }
-	$(BIN)/python -m httpserver.lab.grade "$(SUBMISSIONS)" --out grades
+	$(BIN)/python -m httpserver.classroom.grade "$(SUBMISSIONS)" --out grades
 
 clean:  ## generated files only: workspace/ (the learner's work) and grades/ stay
 	rm -rf build .pytest_cache .hypothesis

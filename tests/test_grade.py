@@ -6,8 +6,8 @@ import time
 import pytest
 
 from conftest import REPOSITORY
-from httpserver.lab.grade import main, notebook_to_grade
-from httpserver.lab.student import write_student_copies
+from httpserver.classroom.grade import main, notebook_to_grade
+from httpserver.classroom.student import write_student_copies
 from mock_submissions import HANGING, NOTEBOOKS, RIGHT, WRONG_GET_REQUEST, submission, write
 
 nbformat = pytest.importorskip("nbformat")
@@ -38,8 +38,8 @@ def test_the_instructor_checks_run_whatever_the_student_changed(student_copy):
 
 @pytest.mark.timeout(120)
 def test_an_answer_that_defines_its_own_check_is_still_checked(tmp_path):
-    from httpserver.lab.grade import grade_chapter
-    from httpserver.lab.nbgrader_meta import annotate
+    from httpserver.classroom.grade import grade_chapter
+    from httpserver.classroom.nbgrader_meta import annotate
 
     code = nbformat.v4.new_code_cell
     instructor = annotate(nbformat.v4.new_notebook(cells=[

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from httpserver.lab.student import strip_solutions
+from httpserver.classroom.student import strip_solutions
 from mock_submissions import NOTEBOOKS, RIGHT, instructor_sources, submission, write
 
 pytest.importorskip("nbgrader", reason="nbgrader is in the `teach` extra: pip install -e '.[teach]'")

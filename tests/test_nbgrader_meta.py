@@ -6,9 +6,9 @@ import sys
 
 import pytest
 
-from httpserver.lab import nbgrader_meta
-from httpserver.lab.nbgrader_meta import COLAB_CELL_ID, HiddenCellShown, MarkerInProse, annotate, annotate_folder, main
-from httpserver.lab.student import make_student_copy
+from httpserver.classroom import nbgrader_meta
+from httpserver.classroom.nbgrader_meta import COLAB_CELL_ID, HiddenCellShown, MarkerInProse, annotate, annotate_folder, main
+from httpserver.classroom.student import make_student_copy
 from mock_submissions import NOTEBOOKS
 
 nbformat = pytest.importorskip("nbformat")

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from httpserver.lab.student import SolutionMarkerError, main, strip_solutions, write_student_copies
+from httpserver.classroom.student import SolutionMarkerError, main, strip_solutions, write_student_copies
 
 nbformat = pytest.importorskip("nbformat")
 new_code_cell = nbformat.v4.new_code_cell
@@ -128,7 +128,7 @@ def test_command_line_reports_errors_in_one_line(tmp_path, capsys):
 
 def test_runs_as_a_module(course):
     notebooks, out = course
-    completed = subprocess.run([sys.executable, "-m", "httpserver.lab.student", str(notebooks), str(out)],
+    completed = subprocess.run([sys.executable, "-m", "httpserver.classroom.student", str(notebooks), str(out)],
                                capture_output=True, text=True, timeout=50)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.startswith("wrote ")

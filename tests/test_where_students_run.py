@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPOSITORY
-from httpserver.lab.nbgrader_meta import colab_cell_source, project_url
+from httpserver.classroom.nbgrader_meta import colab_cell_source, project_url
 
 
 def test_binder_installs_the_project_and_writes_the_workspace_the_badge_opens():
@@ -21,7 +21,7 @@ def test_binder_installs_the_project_and_writes_the_workspace_the_badge_opens():
     if os.name == "posix":
         assert os.access(post_build, os.X_OK)
     assert 'pip install --no-cache-dir -e ".[notebooks]"' in text
-    assert "httpserver.lab.workspace --notebooks notebooks --into workspace" in text
+    assert "httpserver.classroom.workspace --notebooks notebooks --into workspace" in text
     readme = (REPOSITORY / "README.md").read_text(encoding="utf-8")
     slug = project_url().split("github.com/", 1)[1]
     assert "https://mybinder.org/v2/gh/%s/HEAD?urlpath=lab/tree/workspace/" % slug in readme

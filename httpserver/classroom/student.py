@@ -1,6 +1,6 @@
 """The student-copy generator: notebooks with the answers taken out.
 
-    python -m httpserver.lab.student [notebooks_dir] [out_dir]
+    python -m httpserver.classroom.student [notebooks_dir] [out_dir]
 
 reads every `*.ipynb` in notebooks_dir (default `notebooks`) and writes a copy of
 each to out_dir (default `build/student`), changed in three ways:
@@ -164,7 +164,7 @@ def write_student_copies(notebooks_dir="notebooks", out_dir="build/student"):
 def main(argv=None):
     """The command line; returns the exit status (0 when every copy was written)."""
     parser = argparse.ArgumentParser(
-        prog="python -m httpserver.lab.student",
+        prog="python -m httpserver.classroom.student",
         description="Write student copies of the notebooks, with the answers removed.")
     parser.add_argument("notebooks_dir", nargs="?", default="notebooks")
     parser.add_argument("out_dir", nargs="?", default="build/student")

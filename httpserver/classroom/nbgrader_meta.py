@@ -1,6 +1,6 @@
 """nbgrader metadata for the chapters, written from what each cell says.
 
-    python -m httpserver.lab.nbgrader_meta [notebooks_dir] [--check]
+    python -m httpserver.classroom.nbgrader_meta [notebooks_dir] [--check]
 
 rewrites every `*.ipynb` in notebooks_dir (default `notebooks`) so that nbgrader
 (`nbgrader generate_assignment`, `nbgrader autograde`) works on it as it is. A
@@ -40,7 +40,7 @@ import re
 import sys
 from pathlib import Path
 
-from httpserver.lab.student import BEGIN, is_hidden, strip_solutions
+from httpserver.classroom.student import BEGIN, is_hidden, strip_solutions
 
 # The words nbgrader's preprocessors search for in every line of every cell.
 MARKER_WORDS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS",
@@ -299,7 +299,7 @@ def annotate_folder(notebooks_dir="notebooks", check=False, url=None):
 
 def main(argv=None):
     """The command line; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m httpserver.lab.nbgrader_meta",
+    parser = argparse.ArgumentParser(prog="python -m httpserver.classroom.nbgrader_meta",
                                      description="Write nbgrader metadata into the chapters.")
     parser.add_argument("notebooks_dir", nargs="?", default="notebooks")
     parser.add_argument("--check", action="store_true",
@@ -313,7 +313,7 @@ def main(argv=None):
     for path in changed:
         print("%s %s" % ("out of date:" if args.check else "updated", path))
     if args.check and changed:
-        print("run `python -m httpserver.lab.nbgrader_meta %s` to update them" % args.notebooks_dir,
+        print("run `python -m httpserver.classroom.nbgrader_meta %s` to update them" % args.notebooks_dir,
               file=sys.stderr)
         return 1
     if not changed:

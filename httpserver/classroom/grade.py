@@ -1,6 +1,6 @@
 """Grade a class: every submission's exercises and Build stages, scored by id.
 
-    python -m httpserver.lab.grade SUBMISSIONS [--notebooks notebooks] [--out grades]
+    python -m httpserver.classroom.grade SUBMISSIONS [--notebooks notebooks] [--out grades]
                                    [--jobs N] [--timeout S] [--cell-timeout S]
 
 SUBMISSIONS holds one folder per student, each with the chapters they hand in
@@ -12,7 +12,7 @@ the run goes on.
 
 How a chapter is graded, the way nbgrader grades: the notebook that runs is the
 *instructor's* (`--notebooks`), with only the student's answers put in, matched
-by their nbgrader id (see `httpserver.lab.nbgrader_meta`). So a learner's other
+by their nbgrader id (see `httpserver.classroom.nbgrader_meta`). So a learner's other
 edits never run, and a check cell is never the learner's: when it is missing
 from the submission, or edited, that check scores zero, whatever the answer.
 A check cell scores its points when it runs without an error. Two consequences
@@ -43,7 +43,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from httpserver.lab.student import strip_solutions
+from httpserver.classroom.student import strip_solutions
 
 SERVER_FILE = "my_server.py"
 STAGE_PREFIX = "stage-"
@@ -200,7 +200,7 @@ def run_job(job, timeout):
     job_file = Path(job["workdir"]) / "job.json"
     job["result"] = str(Path(job["workdir"]) / "result.json")
     job_file.write_text(json.dumps(job), encoding="utf-8")
-    command = [sys.executable, "-m", "httpserver.lab.grade", "--worker", str(job_file)]
+    command = [sys.executable, "-m", "httpserver.classroom.grade", "--worker", str(job_file)]
     # A session of its own, so the kernel and any server the student started stop with it.
     options = {"start_new_session": True} if os.name == "posix" else {}
     started = time.monotonic()
@@ -359,7 +359,7 @@ def plot_results(items, passed, n_students, path):
 
 def main(argv=None):
     """The command line; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m httpserver.lab.grade",
+    parser = argparse.ArgumentParser(prog="python -m httpserver.classroom.grade",
                                      description="Grade a folder of submissions, one folder per student.")
     parser.add_argument("submissions", nargs="?")
     parser.add_argument("--notebooks", default="notebooks", help="the instructor's chapters")
