@@ -1,234 +1,71 @@
-"""Grade a class: every submission's exercises and Build stages, scored by id.
+"""Grade a class: each exercise and Build stage of each student, run in a sandbox, judged outside it.
 
     python -m httpserver.classroom.grade SUBMISSIONS [--notebooks notebooks] [--out grades]
-                                   [--jobs N] [--timeout S] [--cell-timeout S]
+        [--jobs N] [--chapter NN]... [--no-stages] [--timeout S] [--seed N] [--no-sandbox]
 
-SUBMISSIONS holds one folder per student, each with the chapters they hand in
-(`02_http_messages.ipynb`...) and their `my_server.py`. Each chapter of each
-student is graded in a process of its own, in a temporary folder of its own,
-with a time limit; `--jobs` of them run at once (one per core by default). A
-submission that crashes or hangs costs its own time limit and scores zero, and
-the run goes on.
+SUBMISSIONS holds one folder per student with the chapters they hand in
+(`02_http_messages.ipynb`...) and their `my_server.py`. The chapters graded are
+the instructor's in --notebooks named `NN_topic.ipynb`, whatever their number.
 
-How a chapter is graded, the way nbgrader grades: the notebook that runs is the
-*instructor's* (`--notebooks`), with only the student's answers put in, matched
-by their nbgrader id (see `httpserver.classroom.nbgrader_meta`). So a learner's other
-edits never run, and a check cell is never the learner's: when it is missing
-from the submission, or edited, that check scores zero, whatever the answer.
-A check cell scores its points when it runs without an error. Two consequences
-to tell students: code they put in cells of their own does not run (helpers go in
-the answer cell), and the notebooks in `--notebooks` must be the version they
-were given, since a check that differs from it counts as edited.
+How an exercise is graded. Its cases are drawn anew for this run (a seed is
+printed, to replay it). The student's answer (a function of my_server.py, or an
+answer cell of the notebook, found by its nbgrader id, with what the chapter's
+earlier cells define that it uses) runs in a sandbox of its own (`sandbox.py`)
+that calls it on the cases and reports what came back; the instructor's answer
+runs the same way. The verdict is made here, outside: the results must match
+the reference's, or pass the exercise's rules (`exercises/`). So no code of the
+student's can reach the verdict: not a patched checker, not an IPython hook,
+not a process that kills the grader. A hang, a crash or a limit costs that
+exercise alone. A check cell the student edited or deleted scores 0, as in
+nbgrader: the check must be the one handed out.
 
-The Build stages are graded by running the stage tester (`httpserver.stages`)
-against the student's `my_server.py`, one item per stage.
+The Build stages: the stage tester runs here and talks over a loopback of this
+student's own to their my_server.py, which runs in the standard-library
+sandbox, where importing the package fails however it is done. A chapter's
+Build cell scores when every stage up to that chapter passed.
 
-It writes, in the `--out` folder: `grades.csv` (one row per student, one column
-of points per item, and the total), `summary.md` (what each item's results
-were, then each student's total) and `results.png` (the share of the class that
-passed each item), plus `details.json` with why each item scored what it did.
+Without a sandbox (macOS, Windows, no user namespaces) it refuses, unless told
+--no-sandbox, and says what that risks. Output: see `reports.py`.
 """
 
 import argparse
+import ast
 import concurrent.futures
-import csv
-import importlib.util
-import json
+import dataclasses
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from httpserver.classroom.student import strip_solutions
+from . import answers, sandbox, stagerun, trials
+from .exercises import EXERCISES, fresh_rng, outcome_text
+from .probe import safe_repr
+from .reports import STAGE_PREFIX, write_reports
 
-SERVER_FILE = "my_server.py"
-STAGE_PREFIX = "stage-"
-
-
-def nbgrader_id(cell):
-    """The cell's nbgrader grade_id, or None."""
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
-def is_autograded(cell):
-    """A locked check cell that nbgrader scores by running it (not a hand-graded answer)."""
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
+RISKS = ("Without a sandbox, each student's code runs as you, with your files and your network: "
+         "it can read the instructor's notebooks and answers, other students' submissions and earlier "
+         "grades, change or delete them, reach the network, kill the grader and leave processes "
+         "running after it. Its grades are then only as trustworthy as the least honest student. "
+         "Use --no-sandbox only for code you trust, such as your own.")
+EXERCISE_LIMITS = sandbox.Limits(memory_mb=1024, cpu_seconds=30, processes=64, wall_seconds=20)
+SERVER_LIMITS = sandbox.Limits(memory_mb=1024, cpu_seconds=120, processes=128, wall_seconds=240)
 
 
-def is_answer(cell):
-    """A code cell that holds the learner's answer (an nbgrader solution cell)."""
-    meta = cell.get("metadata", {}).get("nbgrader", {})
-    return cell.cell_type == "code" and meta.get("solution")
+@dataclass
+class ClassResult:
+    """Everything a class's grading found."""
 
-
-def same_code(first, second):
-    """Equal but for trailing spaces and blank lines at either end."""
-    def lines(text):
-        return [line.rstrip() for line in text.strip().splitlines()]
-    return lines(first) == lines(second)
-
-
-def graded_items(notebooks_dir):
-    """{chapter file name: [grade_id of each autograded cell, in order]} from the instructor's notebooks."""
-    import nbformat
-
-    items = {}
-    for path in sorted(Path(notebooks_dir).glob("*.ipynb")):
-        notebook = nbformat.read(str(path), as_version=4)
-        items[path.name] = [nbgrader_id(cell) for cell in notebook.cells if is_autograded(cell)]
-    return items
-
-
-# Put before every check cell that runs: an answer cell that defines its own `check`
-# (one that passes everything) must not be the one the check cell calls.
-CHECKERS_BACK = "from httpserver.lab.checks import Case, CheckFailed, check, check_equal  # the grader's\n"
-
-
-def notebook_to_grade(instructor, submission):
-    """The instructor's notebook with the student's answers in; and the checks the student broke.
-
-    Returns (notebook, {grade_id: "deleted" or "edited"}).
-    """
-    import copy
-
-    theirs = {nbgrader_id(cell): cell for cell in submission.cells if nbgrader_id(cell)}
-    graded = copy.deepcopy(instructor)
-    broken = {}
-    for cell in graded.cells:
-        grade_id = nbgrader_id(cell)
-        if is_answer(cell):
-            if grade_id in theirs:
-                cell.source = theirs[grade_id].source
-            else:  # their answer cell is gone: grade the empty exercise
-                cell.source = strip_solutions(cell.source)[0]
-        elif is_autograded(cell):
-            if grade_id not in theirs:
-                broken[grade_id] = "deleted"
-            elif not same_code(theirs[grade_id].source, cell.source):
-                broken[grade_id] = "edited"
-            cell.source = CHECKERS_BACK + cell.source
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-    return graded, broken
-
-
-def first_error(cell):
-    """The first line of the error a cell raised, or None if it ran cleanly."""
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "error":
-            message = "%s: %s" % (output.get("ename"), output.get("evalue"))
-            return message.strip().splitlines()[0][:300]
-    return None
-
-
-def grade_chapter(instructor_path, submission_path, workdir, cell_timeout):
-    """Run one student's chapter in `workdir`; {grade_id: (points, why)}. Runs in the worker process."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    instructor = nbformat.read(str(instructor_path), as_version=4)
-    submission = nbformat.read(str(submission_path), as_version=4)
-    graded, broken = notebook_to_grade(instructor, submission)
-    client = NotebookClient(graded, timeout=cell_timeout, allow_errors=True, interrupt_on_timeout=True,
-                            kernel_name="python3", resources={"metadata": {"path": str(workdir)}})
-    try:
-        client.execute()
-        stopped = None
-    except Exception as error:  # a dead kernel, say: what ran so far still counts
-        stopped = "the notebook stopped: %s" % (str(error).strip().splitlines() or ["?"])[0][:300]
-    results = {}
-    for cell in graded.cells:
-        if not is_autograded(cell):
-            continue
-        grade_id = nbgrader_id(cell)
-        points = cell.metadata.nbgrader.get("points", 1)
-        ran = bool(cell.get("outputs")) or cell.get("execution_count") is not None
-        error = first_error(cell)
-        if grade_id in broken:
-            results[grade_id] = (0, "check cell %s in the submission" % broken[grade_id])
-        elif error:
-            results[grade_id] = (0, error)
-        elif not ran:
-            results[grade_id] = (0, stopped or "not run")
-        else:
-            results[grade_id] = (points, "passed")
-    return results
-
-
-def grade_stages(server_path, workdir):
-    """Run the stage tester on one student's server; {"stage-NAME": (points, why)}. In the worker."""
-    from httpserver.stages import run_stages  # the stage tester, chapter by chapter
-
-    os.chdir(workdir)
-    command = '"%s" "%s" --port {port} --root {root} --directory {directory}' % (sys.executable, server_path)
-    report = run_stages(command)
-    # The tester stops at the first failure, as CodeCrafters does: later stages score
-    # zero as "not reached", since each stage builds on the ones before it.
-    return {STAGE_PREFIX + result.name: (1 if result.status == "passed" else 0,
-                                         ": ".join(filter(None, [result.status, (result.message or "")[:300]])))
-            for result in report.results}
-
-
-def stage_names():
-    """The Build stages' names, in order, or [] when the stage tester is not installed."""
-    try:
-        from httpserver import stages
-    except ImportError:
-        return []
-    names = getattr(stages, "STAGES", None) or getattr(stages, "stages", None) or []
-    return [getattr(stage, "name", stage) for stage in names]
-
-
-def worker(job_file):
-    """The worker process: run the job described in job_file, write its results beside it."""
-    job = json.loads(Path(job_file).read_text(encoding="utf-8"))
-    workdir = Path(job["workdir"])
-    if job["kind"] == "chapter":
-        results = grade_chapter(job["instructor"], job["submission"], workdir, job["cell_timeout"])
-    else:
-        results = grade_stages(job["server"], workdir)
-    Path(job["result"]).write_text(json.dumps(results), encoding="utf-8")
-
-
-def run_job(job, timeout):
-    """Run one job in its own process (and process group) and folder; its results, or zeros on failure."""
-    job_file = Path(job["workdir"]) / "job.json"
-    job["result"] = str(Path(job["workdir"]) / "result.json")
-    job_file.write_text(json.dumps(job), encoding="utf-8")
-    command = [sys.executable, "-m", "httpserver.classroom.grade", "--worker", str(job_file)]
-    # A session of its own, so the kernel and any server the student started stop with it.
-    options = {"start_new_session": True} if os.name == "posix" else {}
-    started = time.monotonic()
-    process = subprocess.Popen(command, cwd=job["workdir"], stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, **options)
-    try:
-        output = process.communicate(timeout=timeout)[0]
-        why = "the grader failed: %s" % output.decode(errors="replace").strip()[-300:]
-    except subprocess.TimeoutExpired:
-        stop_process_group(process)
-        output = b""
-        why = "timed out after %.0f s" % (time.monotonic() - started)
-    result = Path(job["result"])
-    if process.returncode == 0 and result.exists():
-        return {key: tuple(value) for key, value in json.loads(result.read_text(encoding="utf-8")).items()}
-    return {item: (0, why) for item in job["items"]}
-
-
-def stop_process_group(process):
-    """Kill the worker and everything it started (POSIX); the worker alone elsewhere."""
-    if os.name == "posix":
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    else:
-        process.kill()
-    process.wait()
+    items: list
+    points: dict                      # item -> the points it is worth
+    grades: dict                      # student -> {item: (points, why)}
+    notes: dict                       # student -> [one line for the instructor]
+    warnings: list = field(default_factory=list)
+    seed: int = 0
+    how: str = "in sandboxes"
 
 
 def students_in(submissions):
@@ -237,124 +74,245 @@ def students_in(submissions):
                   if path.is_dir() and not path.name.startswith((".", "_")))
 
 
-def grade_class(submissions, notebooks_dir="notebooks", jobs=None, timeout=600, cell_timeout=120,
-                chapters=None, with_stages=True):
-    """Grade every student; returns (items, {student: {item: (points, why)}})."""
-    items_by_chapter = graded_items(notebooks_dir)
-    if chapters:
-        items_by_chapter = {name: ids for name, ids in items_by_chapter.items()
-                            if any(name.startswith(chapter) for chapter in chapters)}
-    with_stages = with_stages and importlib.util.find_spec("httpserver.stages") is not None
-    stages = [STAGE_PREFIX + name for name in stage_names()] if with_stages else []
-    items = [item for ids in items_by_chapter.values() for item in ids] + stages
-    scratch = Path(tempfile.mkdtemp(prefix="httpserver-grade-"))
-    planned = []  # (student, job)
-    grades = {}
-    for student in students_in(submissions):
-        grades[student.name] = {}
-        for chapter, ids in items_by_chapter.items():
-            submitted = student / chapter
-            if not submitted.exists():
-                grades[student.name].update({item: (0, "chapter not handed in") for item in ids})
-                continue
-            if ids:
-                planned.append((student.name, {
-                    "kind": "chapter", "items": ids, "cell_timeout": cell_timeout,
-                    "instructor": str(Path(notebooks_dir, chapter).resolve()),
-                    "submission": str(submitted.resolve())}))
-        server = student / SERVER_FILE
-        if with_stages and not server.exists():
-            grades[student.name].update({item: (0, "no %s handed in" % SERVER_FILE) for item in stages})
-        elif with_stages:
-            planned.append((student.name, {"kind": "stages", "items": stages,
-                                           "server": str(server.resolve())}))
-    for number, (student, job) in enumerate(planned):
-        job["workdir"] = str(scratch / ("%s-%d" % (student, number)))
-        Path(job["workdir"]).mkdir()
-        server = Path(submissions, student, SERVER_FILE)
-        if server.exists():  # a chapter's Build cell runs the server beside the notebook
-            Path(job["workdir"], SERVER_FILE).write_bytes(server.read_bytes())
-    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
-        futures = {pool.submit(run_job, job, timeout): student for student, job in planned}
-        for future in concurrent.futures.as_completed(futures):
-            grades[futures[future]].update(future.result())
-    shutil.rmtree(scratch, ignore_errors=True)
-    for student_grades in grades.values():  # stages the tester ran that it did not list
-        items += [item for item in student_grades if item not in items]
-    return items, grades
+def stage_names():
+    """The Build stages' names, in order, or [] when the stage tester is not installed."""
+    try:
+        from httpserver.stages import STAGES
+    except ImportError:
+        return []
+    return [(stage.name, stage.chapter) for stage in STAGES]
 
 
-def write_reports(items, grades, out_dir):
-    """grades.csv, summary.md, results.png and details.json in out_dir; returns their paths."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    students = sorted(grades)
-    totals = {student: sum(grades[student].get(item, (0, ""))[0] for item in items) for student in students}
-
-    csv_path = out_dir / "grades.csv"
-    with open(csv_path, "w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(["student"] + items + ["total"])
-        for student in students:
-            writer.writerow([student] + [grades[student].get(item, (0, ""))[0] for item in items]
-                            + [totals[student]])
-
-    passed = {item: sum(1 for student in students if grades[student].get(item, (0, ""))[0] > 0)
-              for item in items}
-    lines = ["# Class results", "",
-             "%d students, %d items (exercise checks and Build stages), one point each." % (
-                 len(students), len(items)), "",
-             "| Item | Passed | Share |", "|---|---:|---:|"]
-    for item in items:
-        share = passed[item] / len(students) if students else 0
-        lines.append("| `%s` | %d of %d | %.0f %% |" % (item, passed[item], len(students), 100 * share))
-    lines += ["", "| Student | Points | Of |", "|---|---:|---:|"]
-    lines += ["| %s | %g | %d |" % (student, totals[student], len(items)) for student in students]
-    summary_path = out_dir / "summary.md"
-    summary_path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-    details_path = out_dir / "details.json"
-    details = {student: {item: {"points": grades[student].get(item, (0, ""))[0],
-                                "why": grades[student].get(item, (0, "not graded"))[1]} for item in items}
-               for student in students}
-    details_path.write_text(json.dumps(details, indent=1, sort_keys=True), encoding="utf-8")
-
-    plot_path = out_dir / "results.png"
-    plot_results(items, passed, len(students), plot_path)
-    return [csv_path, summary_path, plot_path, details_path]
+def package_imports(server):
+    """The line of my_server.py that imports httpserver plainly, or None (a note for the instructor)."""
+    try:
+        tree = ast.parse(Path(server).read_text(encoding="utf-8"))
+    except (SyntaxError, ValueError, UnicodeDecodeError):
+        return None
+    for node in ast.walk(tree):
+        names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else \
+            [node.module or ""] if isinstance(node, ast.ImportFrom) and node.level == 0 else []
+        if any(name.split(".")[0] == "httpserver" for name in names):
+            return node.lineno
+    return None
 
 
-def plot_results(items, passed, n_students, path):
-    """A horizontal bar per item, the share of the class that passed it: exercise checks
-    on the left, Build stages (when graded) on the right, in course order from the top."""
-    import matplotlib
+class Grader:
+    """One grading run: the reference's trials, then the students', then the verdicts."""
 
-    matplotlib.use("Agg")  # files only: this may run where no display is
-    import matplotlib.pyplot as plt
+    def __init__(self, notebooks, jobs, chapters, with_stages, confined, seed, timeout):
+        self.chapters = answers.chapters_in(notebooks, chapters)
+        self.reference = answers.read_hand_in(Path(notebooks), self.chapters)
+        self.jobs, self.confined, self.timeout = jobs or os.cpu_count() or 1, confined, timeout
+        self.seed = seed if seed is not None else fresh_rng().getrandbits(32)
+        rng = fresh_rng(self.seed)
+        self.exercises = {check: EXERCISES[check] for chapter in self.chapters.values()
+                          for check in chapter.checks if check in EXERCISES}
+        self.cases = {check: exercise.cases(rng) for check, exercise in self.exercises.items()}
+        self.stages = stage_names() if with_stages else []
+        self.items, self.points = [], {}
+        for chapter in self.chapters.values():
+            for cell in chapter.notebook.cells:
+                check = answers.grade_id(cell)
+                if check in chapter.checks and (with_stages or not check.endswith("-build")):
+                    self.items.append(check)
+                    self.points[check] = answers.grader_meta(cell).get("points", 1)
+        self.items += [STAGE_PREFIX + name for name, _ in self.stages]
+        self.points.update({STAGE_PREFIX + name: 1 for name, _ in self.stages})
+        self.scratch = Path(tempfile.mkdtemp(prefix="httpserver-grade-"))
+        self.folders = iter(range(10 ** 9))
+        self.warnings = []
 
-    from httpserver.lab import style
+    def folder(self):
+        return self.scratch / str(next(self.folders))
 
-    groups = [("Exercise checks", [item for item in items if not item.startswith(STAGE_PREFIX)], style.BLUE),
-              ("Build stages", [item for item in items if item.startswith(STAGE_PREFIX)], style.ORANGE)]
-    groups = [group for group in groups if group[1]] or groups[:1]
-    tallest = max(len(names) for _, names, _ in groups)
-    height = min(style.MAX_FIGURE_HEIGHT, 1.6 + 0.17 * tallest)
-    figure, axes = plt.subplots(1, len(groups), figsize=(style.FIGURE_WIDTH, height), squeeze=False)
-    for ax, (title, names, colour) in zip(axes[0], groups):
-        shares = [100 * passed[item] / n_students if n_students else 0 for item in names]
-        ax.barh(range(len(names)), shares, color=colour)
-        ax.set_yticks(range(len(names)))
-        ax.set_yticklabels([name[len(STAGE_PREFIX):] if name.startswith(STAGE_PREFIX) else name
-                            for name in names], fontsize=7)
-        ax.set_ylim(len(names) - 0.5, -0.5)  # course order, top to bottom
-        ax.set_xlim(0, 100)
-        ax.set_xlabel("students who passed (%% of %d)" % n_students)
-        ax.set_title(title)
-    axes[0][0].set_ylabel("item")
-    figure.suptitle("Class results: the share of students who passed each item")
-    figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
+    def limits(self, exercise):
+        return dataclasses.replace(EXERCISE_LIMITS, wall_seconds=max(self.timeout, exercise.seconds))
+
+    def trial(self, check, answer):
+        exercise = self.exercises[check]
+        return trials.run_trial(exercise, self.cases[check], answer, self.limits(exercise), self.folder(),
+                                self.confined)
+
+    def answer_of(self, hand_in, check):
+        """The trials.Answer of this student for this exercise, or the reason there is none."""
+        exercise = self.exercises[check]
+        if exercise.where == "my_server":
+            if hand_in.server is None:
+                return "no my_server.py handed in"
+            return trials.Answer("my_server", server=hand_in.server)
+        chapter = next(chapter for chapter in self.chapters.values() if check in chapter.checks)
+        try:
+            return trials.Answer("cell", steps=answers.answer_code(chapter, hand_in, exercise.where))
+        except LookupError as error:
+            return str(error)
+
+    def run(self, hand_ins):
+        """Run every trial and stage run; {key: Trial or stage results or an exception}."""
+        done = {}
+        with concurrent.futures.ThreadPoolExecutor(self.jobs) as stage_pool, \
+                concurrent.futures.ThreadPoolExecutor(self.jobs) as pool:
+            futures = {}
+            for hand_in in hand_ins:  # the longest first: they mostly wait, on a pool of their own
+                if self.stages and hand_in.server is not None:
+                    futures[stage_pool.submit(stagerun.run_stages_for, hand_in.server, self.folder(),
+                                              SERVER_LIMITS, self.confined)] = ("stages", hand_in.student)
+            for check in self.exercises:
+                answer = self.answer_of(self.reference, check)
+                futures[pool.submit(self.trial, check, answer)] = ("reference", check)
+            for hand_in in hand_ins:
+                for check in self.exercises:
+                    chapter = next(name for name, chapter in self.chapters.items() if check in chapter.checks)
+                    answer = self.answer_of(hand_in, check)
+                    if chapter in hand_in.notebooks and check not in hand_in.broken and not isinstance(answer, str):
+                        futures[pool.submit(self.trial, check, answer)] = (hand_in.student, check)
+            for future in concurrent.futures.as_completed(futures):
+                try:
+                    done[futures[future]] = future.result()
+                except Exception as error:  # the grader's own failure: said, never a silent zero
+                    done[futures[future]] = error
+        return done
+
+    def verdict(self, check, trial, reference, note):
+        """(points, why) for one student's trial of one exercise; `note` collects what to tell."""
+        exercise, cases, points = self.exercises[check], self.cases[check], self.points[check]
+        if isinstance(trial, Exception):
+            return 0, "not graded: the grader failed (%s)" % trial
+        limit = trial.outcome.limit_hit(self.limits(exercise))
+        report = trial.report
+        if report is None:
+            if trial.outcome.timed_out:
+                note("hang: `%s` stopped after %.0f s (wall-clock limit)" % (check, trial.outcome.seconds))
+                return 0, "hang: stopped after %.0f s" % trial.outcome.seconds
+            last = (trial.outcome.output.strip().splitlines() or ["no output"])[-1][:200]
+            kind = "limit hit" if limit else "crash"
+            note("%s: `%s`: %s (%s)" % (kind, check, limit or self.ended(trial.outcome), last))
+            return 0, "%s: %s: %s" % (kind, limit or self.ended(trial.outcome), last)
+        if not report.get("loaded"):
+            return 0, "the answer does not run: %s" % outcome_text(report)
+        observed = trial.observations(len(cases))
+        expected = reference.observations(len(cases))
+        for number, (case, seen, wanted) in enumerate(zip(cases, observed, expected), start=1):
+            why = exercise.judge_case(case, seen or {}, wanted or {})
+            if why:
+                if limit:
+                    note("limit hit: `%s`: %s" % (check, limit))
+                return 0, "case %d of %d, %s%s: %s" % (number, len(cases), exercise.name,
+                                                      safe_repr(case.get("args", ""), 160), why)
+        if exercise.overall:
+            why = exercise.overall(cases, observed, trial.outside_all)
+            if why:
+                return 0, why
+        return points, "passed (%d cases drawn for this run)" % len(cases)
+
+    @staticmethod
+    def ended(outcome):
+        return "killed by %s" % outcome.signal_name if outcome.signal_name else "exit status %s" % outcome.returncode
+
+    def reference_problem(self, check, reference):
+        """Why the instructor's answer does not pass its own exercise in this run, or None."""
+        if isinstance(reference, Exception) or reference is None:
+            return "the grader failed: %s" % reference
+        verdict = self.verdict(check, reference, reference, lambda line: None)
+        return None if verdict[0] == self.points[check] else verdict[1]
+
+    def grade(self, hand_ins):
+        done = self.run(hand_ins)
+        broken_references = {}
+        for check in self.exercises:
+            problem = self.reference_problem(check, done.get(("reference", check)))
+            if problem:
+                broken_references[check] = problem
+                self.warnings.append("`%s` is not graded in this run: the instructor's answer failed it (%s)"
+                                     % (check, problem))
+        grades, notes = {}, {}
+        for hand_in in hand_ins:
+            student = hand_in.student
+            grades[student], notes[student] = {}, list(hand_in.notes)
+            line = package_imports(hand_in.server) if hand_in.server else None
+            if line:
+                notes[student].append("my_server.py imports httpserver (line %d): the package is not there when it "
+                                      "is graded, so what needs it fails" % line)
+            stages = done.get(("stages", student))
+            for chapter_file, chapter in self.chapters.items():
+                for check in chapter.checks:
+                    if check not in self.items:
+                        continue
+                    grades[student][check] = self.item(hand_in, chapter_file, check, stages, done,
+                                                       broken_references, notes[student].append)
+            grades[student].update(self.stage_items(hand_in, stages, notes[student].append))
+        return ClassResult(self.items, self.points, grades, notes, self.warnings, self.seed,
+                           "in sandboxes" if self.confined else "WITHOUT a sandbox (--no-sandbox)")
+
+    def item(self, hand_in, chapter_file, check, stages, done, broken_references, note):
+        if chapter_file in hand_in.unreadable:
+            return 0, "the notebook is not readable: %s" % hand_in.unreadable[chapter_file]
+        if chapter_file not in hand_in.notebooks:
+            return 0, "chapter not handed in"
+        if check in hand_in.broken:
+            return 0, "check cell %s in the submission" % hand_in.broken[check]
+        if check.endswith("-build"):
+            return self.build_item(hand_in, int(chapter_file[:2]), check, stages)
+        if check not in self.exercises:
+            return 0, "not graded: no grading rule for this check in httpserver/classroom/exercises"
+        if check in broken_references:
+            return 0, "not graded in this run: " + broken_references[check]
+        answer = self.answer_of(hand_in, check)
+        if isinstance(answer, str):
+            return 0, answer
+        return self.verdict(check, done.get((hand_in.student, check)), done[("reference", check)], note)
+
+    def build_item(self, hand_in, chapter, check, stages):
+        if hand_in.server is None:
+            return 0, "no my_server.py handed in"
+        if isinstance(stages, Exception) or stages is None:
+            return 0, "not graded: %s" % (stages or "the stages did not run")
+        due = [(name, status) for name, number, status, _ in stages if number <= chapter]
+        failed = [name for name, status in due if status != "passed"]
+        if failed:
+            return 0, "stage %s did not pass" % failed[0]
+        return self.points[check], "every stage up to chapter %02d passed" % chapter
+
+    def stage_items(self, hand_in, stages, note):
+        names = [STAGE_PREFIX + name for name, _ in self.stages]
+        if not names:
+            return {}
+        if hand_in.server is None:
+            return {name: (0, "no my_server.py handed in") for name in names}
+        if isinstance(stages, Exception) or stages is None:
+            note("the stage tester could not run: %s" % stages)
+            return {name: (0, "not graded: %s" % stages) for name in names}
+        found = {}
+        for name, _, status, message in stages:
+            first = (message.strip().splitlines() or [""])[0][:300]
+            found[STAGE_PREFIX + name] = (1 if status == "passed" else 0,
+                                          status if status != "failed" else "failed: " + first)
+            if status == "failed" and "exited with status" in message:
+                note("crash: my_server.py exited during stage %s (%s)" % (name, first[:160]))
+        return found
+
+    def close(self):
+        shutil.rmtree(self.scratch, ignore_errors=True)
+
+
+def grade_class(submissions, notebooks="notebooks", jobs=None, chapters=None, with_stages=True,
+                confined=True, seed=None, timeout=20):
+    """Grade every student's folder in `submissions`; a ClassResult."""
+    grader = Grader(notebooks, jobs, chapters, with_stages, confined, seed, timeout)
+    try:
+        hand_ins = [answers.read_hand_in(folder, grader.chapters) for folder in students_in(submissions)]
+        return grader.grade(hand_ins)
+    finally:
+        grader.close()
+
+
+def stdlib_sandbox_leaks():
+    """The path of httpserver when the standard-library sandbox can import it (it must not), else None."""
+    program = [sandbox.python_for(course=False), "-S", "-s", "-c",
+               "import site, sys; site.main()\ntry:\n import httpserver; print(httpserver.__file__)\nexcept ImportError: pass"]
+    finished = subprocess.run(sandbox.command(program, sandbox.View(), EXERCISE_LIMITS), capture_output=True,
+                              text=True, timeout=60)
+    return finished.stdout.strip() or None
 
 
 def main(argv=None):
@@ -364,24 +322,36 @@ def main(argv=None):
     parser.add_argument("submissions", nargs="?")
     parser.add_argument("--notebooks", default="notebooks", help="the instructor's chapters")
     parser.add_argument("--out", default="grades", help="where the CSV, summary and plot go")
-    parser.add_argument("--jobs", type=int, default=None, help="submissions graded at once (default: cores)")
-    parser.add_argument("--timeout", type=float, default=600, help="seconds allowed per chapter and student")
-    parser.add_argument("--cell-timeout", type=float, default=120, help="seconds allowed per cell")
+    parser.add_argument("--jobs", type=int, default=None, help="sandboxes run at once (default: cores)")
+    parser.add_argument("--timeout", type=float, default=20, help="seconds one exercise may take")
     parser.add_argument("--chapter", action="append", dest="chapters", help="grade only this chapter (e.g. 02)")
     parser.add_argument("--no-stages", action="store_true", help="do not run the stage tester")
-    parser.add_argument("--worker", help=argparse.SUPPRESS)  # one job, in its own process
+    parser.add_argument("--seed", type=int, help="draw the same cases as an earlier run")
+    parser.add_argument("--no-sandbox", action="store_true", help="run students' code unconfined: see the risks")
     args = parser.parse_args(argv)
-    if args.worker:
-        worker(args.worker)
-        return 0
     if not args.submissions or not Path(args.submissions).is_dir():
         parser.error("give the folder of submissions (one folder per student)")
+    if args.no_sandbox:
+        print("warning: --no-sandbox. " + RISKS, file=sys.stderr)
+    else:
+        why = sandbox.unavailable()
+        if why:
+            print("error: no sandbox here: %s.\nmake grade refuses to run students' code without one. %s"
+                  % (why, RISKS), file=sys.stderr)
+            return 2
+        leak = stdlib_sandbox_leaks()
+        if leak:
+            print("error: the standard-library sandbox can import httpserver (%s): install the project "
+                  "in a virtual environment, not in the system's Python" % leak, file=sys.stderr)
+            return 2
     started = time.monotonic()
-    items, grades = grade_class(args.submissions, args.notebooks, args.jobs, args.timeout,
-                                args.cell_timeout, args.chapters, not args.no_stages)
-    for path in write_reports(items, grades, args.out):
+    result = grade_class(args.submissions, args.notebooks, args.jobs, args.chapters, not args.no_stages,
+                         not args.no_sandbox, args.seed, args.timeout)
+    for warning in result.warnings:
+        print("warning:", warning, file=sys.stderr)
+    for path in write_reports(result, args.out):
         print("wrote", path)
-    print("graded %d students in %.0f s" % (len(grades), time.monotonic() - started))
+    print("graded %d students in %.0f s (seed %d)" % (len(result.grades), time.monotonic() - started, result.seed))
     return 0
 
 

@@ -1,0 +1,450 @@
+"""Inside the sandbox: call one answer of a student's on the grader's cases, write what happened.
+
+    python probe.py JOB.json FD
+
+JOB.json names the answer (a function of the student's `my_server.py`, or a name
+an answer cell defines, with the code to run first), how to call it (`probe`,
+one of KINDS) and the cases, drawn by the grader for this run. The probe calls
+the answer on each case and writes one JSON document to the file descriptor FD:
+what each call returned or raised, as plain data (`encode`). It judges nothing:
+the grader compares that data with the reference answer's, outside the sandbox,
+where nothing the student's code did can reach. What matters most (files on
+disk, answers on a socket, a TLS handshake) the grader watches from outside.
+
+Standard library only, and self-contained: it runs where `my_server.py` runs,
+in a sandbox where the package cannot be imported. The grader imports it too,
+for `encode` and `decode`.
+"""
+
+import ast
+import base64
+import collections
+import importlib.util
+import json
+import os
+import random
+import socket
+import sys
+import threading
+import time
+import traceback
+
+MAX_ITEM = 64 * 1024  # an observation larger than this is reported by its size only
+
+
+# ------------------------------------------------------------------ plain data, both ways
+
+def encode(value, depth=0):
+    """`value` as JSON-ready data, keeping bytes, tuples, sets and dict keys apart.
+
+    Only built-in types are kept, by exact type: a subclass of str with a generous
+    __eq__ becomes {"object": ...}, which equals nothing the grader expects.
+    """
+    kind = type(value)
+    if depth > 30:
+        return {"object": "too deep"}
+    if value is None or kind in (bool, int, str):
+        return value
+    if kind is float:
+        return {"float": repr(value)}
+    if kind in (bytes, bytearray):
+        return {"bytes": base64.b64encode(bytes(value)).decode("ascii")}
+    if kind is list:
+        return [encode(item, depth + 1) for item in value]
+    if kind is tuple:
+        return {"tuple": [encode(item, depth + 1) for item in value]}
+    if kind in (set, frozenset):
+        return {"set": sorted((encode(item, depth + 1) for item in value), key=json.dumps)}
+    if kind is dict:
+        return {"dict": [[encode(key, depth + 1), encode(item, depth + 1)] for key, item in value.items()]}
+    return {"object": "%s.%s" % (kind.__module__, kind.__qualname__), "repr": safe_repr(value)}
+
+
+def decode(data):
+    """The value `encode` described (an object it could not keep becomes an Opaque)."""
+    if data is None or isinstance(data, (bool, int, str)):
+        return data
+    if isinstance(data, list):
+        return [decode(item) for item in data]
+    (tag, inner), = data.items() if len(data) == 1 else [("object", data)]
+    if tag == "float":
+        return float(inner)
+    if tag == "bytes":
+        return base64.b64decode(inner)
+    if tag == "tuple":
+        return tuple(decode(item) for item in inner)
+    if tag == "set":
+        return set(decode(item) for item in inner)
+    if tag == "dict":
+        return {freeze(decode(key)): decode(item) for key, item in inner}
+    return Opaque(data.get("object", "?") if isinstance(data, dict) else "?", data.get("repr", ""))
+
+
+def freeze(value):
+    return tuple(freeze(item) for item in value) if isinstance(value, list) else value
+
+
+class Opaque:
+    """A value the probe could not describe as plain data: equal to nothing."""
+
+    def __init__(self, kind, text):
+        self.kind, self.text = kind, text
+
+    def __eq__(self, other):
+        return False
+
+    __hash__ = None
+
+    def __repr__(self):
+        return self.text or "<%s object>" % self.kind
+
+
+def safe_repr(value, limit=200):
+    try:
+        text = repr(value)
+    except Exception as error:  # a student's __repr__ may raise
+        text = "<repr failed: %s>" % type(error).__name__
+    return text if len(text) <= limit else text[:limit - 20] + " ... " + text[-15:]
+
+
+def raised(error):
+    """What a call raised: its classes (most specific first), its message and its last line."""
+    classes = ["%s.%s" % (cls.__module__, cls.__qualname__) for cls in type(error).__mro__]
+    frames = traceback.extract_tb(error.__traceback__)
+    where = ""
+    if frames:
+        frame = frames[-1]
+        where = "%s, line %d: %s" % (frame.name, frame.lineno, (frame.line or "").strip())
+    return {"raised": classes, "message": safe_repr(str(error), 300), "where": where[:300]}
+
+
+def limited(observation):
+    text = json.dumps(observation)
+    return observation if len(text) <= MAX_ITEM else {"too_big": len(text)}
+
+
+def call(function, args):
+    """{"value": ...} or {"raised": ...} for function(*args)."""
+    try:
+        return limited({"value": encode(function(*args))})
+    except BaseException as error:  # SystemExit and KeyboardInterrupt too: the case fails, the probe goes on
+        return raised(error)
+
+
+# ------------------------------------------------------------------ loading the answer
+
+def load_answer(job):
+    """(the answer, the namespace it lives in: my_server's module or the answer cell's globals)."""
+    if job["source"] == "my_server":
+        spec = importlib.util.spec_from_file_location("my_server", job["path"])
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["my_server"] = module  # dataclasses look their module up while it runs
+        spec.loader.exec_module(module)
+        return getattr(module, job["name"]), module
+    namespace = {"__name__": "__main__"}
+    first_error = None
+    for whose, code in job["steps"]:
+        if whose == "chapter":  # the chapter's own code: a failure here is the grader's to see
+            exec(compile(code, "the chapter", "exec"), namespace)
+            continue
+        try:
+            tree = ast.parse(code, "your answer cell")
+        except SyntaxError as error:
+            first_error = first_error or error
+            continue
+        # Statement by statement, as a notebook would have defined the function before a
+        # later line of the cell failed.
+        for statement in tree.body:
+            try:
+                exec(compile(ast.Module([statement], []), "your answer cell", "exec"), namespace)
+            except Exception as error:
+                first_error = first_error or error
+    if job["name"] not in namespace:
+        raise first_error or NameError("the answer cell does not define %s" % job["name"])
+    return namespace[job["name"]], namespace
+
+
+# ------------------------------------------------------------------ kinds of probes
+
+def probe_call(answer, home, job):
+    """Each case's arguments as they are; `keep_args` cases also report the arguments afterwards."""
+    results = []
+    for case in job["cases"]:
+        args = decode(case["args"])
+        observed = call(answer, args)
+        if case.get("keep_args"):
+            observed["args_after"] = encode(args)
+        results.append(observed)
+    return results
+
+
+def probe_base_folder(answer, home, job):
+    """Make each case's first argument a folder with docs/ in it (safe_join's base), then call."""
+    for case in job["cases"]:
+        os.makedirs(os.path.join(decode(case["args"])[0], "docs"), exist_ok=True)
+    return probe_call(answer, home, job)
+
+
+def probe_mutate(answer, home, job):
+    """answer(data, random.Random(seed)) twice per case: the same seed must give the same mutant."""
+    results = []
+    for case in job["cases"]:
+        data, seed = decode(case["args"])
+        observed = call(answer, (data, random.Random(seed)))
+        observed["again"] = call(answer, (data, random.Random(seed)))
+        results.append(observed)
+    return results
+
+
+class FedSocket:
+    """A socket whose peer sent `pieces`, each arriving in one recv (never more than asked)."""
+
+    def __init__(self, pieces):
+        self.pieces = [bytes(piece) for piece in pieces]
+
+    def recv(self, size, flags=0):
+        if size < 0:
+            raise ValueError("negative buffersize in recv")
+        if not self.pieces or size == 0:
+            return b""
+        piece = self.pieces[0]
+        taken, self.pieces[0] = piece[:size], piece[size:]
+        if not self.pieces[0]:
+            self.pieces.pop(0)
+        return taken
+
+    def recv_into(self, buffer, size=0, flags=0):
+        data = self.recv(size or len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def unread(self):
+        return b"".join(self.pieces)
+
+    def settimeout(self, seconds):
+        pass
+
+    def close(self):
+        pass
+
+
+def probe_fed_socket(answer, home, job):
+    """The first argument is a socket fed in pieces; report the bytes left unread too."""
+    results = []
+    for case in job["cases"]:
+        args = decode(case["args"])
+        sock = FedSocket(args[0])
+        observed = call(answer, (sock,) + tuple(args[1:]))
+        observed["unread"] = encode(sock.unread())
+        results.append(observed)
+    return results
+
+
+def probe_framing(answer, home, job):
+    """body_length of a POST with the case's (name, value) fields; HTTPError becomes ["refused", status]."""
+    results = []
+    for case in job["cases"]:
+        fields = {}
+        for name, value in decode(case["args"]):
+            fields.setdefault(name.lower(), []).append(value)
+        try:
+            request = home.Request("POST", "/files/x", "HTTP/1.1", fields)
+            results.append(limited({"value": encode(answer(request))}))
+        except home.HTTPError as error:
+            results.append({"value": encode(("refused", getattr(error, "status", None)))})
+        except BaseException as error:
+            results.append(raised(error))
+    return results
+
+
+def probe_segments(answer, home, job):
+    """The argument is a list of TCP segments (the chapter's Segment), from plain tuples."""
+    from httpserver.lab.pcap import Segment
+
+    def build(args):
+        return ([Segment(*fields, 65535, b"") for fields in args[0]],)
+    return [call(answer, build(decode(case["args"]))) for case in job["cases"]]
+
+
+def probe_handling_records(answer, home, job):
+    """The argument is a list of HandlingRecords, from (start, end) pairs."""
+    from httpserver.lab.load import HandlingRecord
+
+    def build(args):
+        return ([HandlingRecord("worker", "/", start, end) for start, end in args[0]],)
+    return [call(answer, build(decode(case["args"]))) for case in job["cases"]]
+
+
+PlainRecord = collections.namedtuple("PlainRecord", "content_type encrypted fragment")
+
+
+def probe_tls_records(answer, home, job):
+    """The argument is a list of TLS records with three fields, from plain tuples."""
+    return [call(answer, ([PlainRecord(*fields) for fields in decode(case["args"])[0]],))
+            for case in job["cases"]]
+
+
+def probe_application(answer, home, job):
+    """answer is an Application class: each case is a raw request head; report its response."""
+    import tempfile
+
+    from httpserver import HTTPError
+    from httpserver.background import default_folder
+    from httpserver.events import Request
+    from httpserver.parser import RequestParser
+    from httpserver.response import Response, error_response
+
+    root, directory = default_folder("www"), tempfile.mkdtemp()
+    results = []
+    for case in job["cases"]:
+        parser = RequestParser()
+        parser.receive_data(decode(case["args"])[0])
+        request = parser.next_event()
+        assert isinstance(request, Request), request
+
+        def handle(request=request):
+            try:
+                response = answer(root, directory).handle(request)
+            except HTTPError as error:
+                response = error_response(error)
+            if not isinstance(response, Response):
+                return response
+            return (response.status, bytes(response.body or b""), response.header("Content-Type"),
+                    response.header("Allow"))
+        results.append(call(handle, ()))
+    return results
+
+
+def probe_atomic_write(answer, home, job):
+    """Each case writes a file in the exchange folder, which the grader watches from outside."""
+    results = []
+    for case in job["cases"]:
+        chunks, break_after = decode(case["chunks"]), case.get("break_after")
+
+        def arriving(chunks=chunks, break_after=break_after):
+            for number, chunk in enumerate(chunks):
+                if number == break_after:
+                    raise ConnectionResetError("the client went away halfway through the upload")
+                yield chunk
+        results.append(call(answer, (os.path.join(job["folder"], case["name"]), arriving())))
+    return results
+
+
+def probe_concurrency(answer, home, job):
+    """Serve the grader's clients: accept on a Unix socket, hand each connection to the answer.
+
+    Each case is a trial, with a listening socket of its own. my_server's serve_one
+    becomes a slow handler (a database would be here); the grader's clients, outside,
+    time the answers they get.
+    """
+    slow = job["slow_seconds"]
+
+    def slow_serve_one(connection, config=None):
+        with connection:
+            connection.settimeout(10)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = connection.recv(4096)
+                if not chunk:
+                    return
+                head += chunk
+            time.sleep(slow)
+            body = b"you asked for " + head.split(b" ", 2)[1] + b"\n"
+            connection.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n\r\n"
+                               % len(body) + body)
+
+    home.serve_one = slow_serve_one
+    results = []
+    for trial in job["cases"]:
+        if trial.get("places"):
+            home.FREE_PLACES = threading.BoundedSemaphore(trial["places"])
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(os.path.join(job["folder"], trial["socket"]))
+        listener.listen(16)
+        listener.settimeout(15)
+        calls, failure = [], None
+        try:
+            for _ in range(trial["clients"]):
+                connection, _ = listener.accept()
+                started = time.perf_counter()
+                observed = call(answer, (connection, None))
+                calls.append(time.perf_counter() - started)
+                failure = failure or ("raised" in observed and observed)
+        except OSError as error:
+            failure = failure or raised(error)
+        finally:
+            listener.close()
+        results.append(failure or {"value": encode(calls)})
+    wait_for_grader(job)
+    return results
+
+
+def wait_for_grader(job):
+    """Stay alive (threads and all) until the grader has seen what it came for."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(os.path.join(job["folder"], "done.sock"))
+    listener.listen(1)
+    listener.settimeout(30)
+    try:
+        listener.accept()[0].close()
+    except OSError:
+        pass
+    listener.close()
+
+
+def probe_tls_context(answer, home, job):
+    """answer(ca_file) makes a client context; shake hands with each of the grader's TLS servers."""
+    import ssl
+
+    results = []
+    for case in job["cases"]:
+        try:
+            context = answer(case["ca_file"])
+        except BaseException as error:
+            results.append(raised(error))
+            continue
+        seen = {"is_context": isinstance(context, ssl.SSLContext)}
+        if seen["is_context"]:
+            seen.update(verify_mode=int(context.verify_mode), check_hostname=bool(context.check_hostname),
+                        minimum_version=int(context.minimum_version))
+        for server in case["servers"]:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            sock.settimeout(10)
+            try:
+                sock.connect(server)
+                with context.wrap_socket(sock, server_hostname="localhost") as tls:
+                    tls.sendall(b"hello")
+                seen[server] = "handshake"
+            except BaseException as error:
+                seen[server] = type(error).__name__
+            finally:
+                sock.close()
+        results.append({"value": encode(seen)})
+    return results
+
+
+KINDS = {
+    "call": probe_call, "base_folder": probe_base_folder, "mutate": probe_mutate, "fed_socket": probe_fed_socket,
+    "framing": probe_framing, "segments": probe_segments, "handling_records": probe_handling_records,
+    "tls_records": probe_tls_records, "application": probe_application, "atomic_write": probe_atomic_write,
+    "concurrency": probe_concurrency, "tls_context": probe_tls_context,
+}
+
+
+def main(argv):
+    with open(argv[1], encoding="utf-8") as file:
+        job = json.load(file)
+    channel = os.fdopen(int(argv[2]), "w", encoding="utf-8")
+    try:
+        answer, home = load_answer(job)
+    except BaseException as error:
+        report = {"loaded": False, **raised(error)}
+    else:
+        report = {"loaded": True, "cases": KINDS[job["probe"]](answer, home, job)}
+    channel.write(json.dumps(report))
+    channel.close()
+    os._exit(0)  # threads the answer started (a server's) do not hold the report back
+
+
+if __name__ == "__main__":
+    main(sys.argv)
