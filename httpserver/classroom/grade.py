@@ -150,7 +150,8 @@ class Grader:
     def run(self, hand_ins):
         """Run every trial and stage run; {key: Trial or stage results or an exception}."""
         done = {}
-        with concurrent.futures.ThreadPoolExecutor(self.jobs) as stage_pool, \
+        # Stage runs mostly wait (on a server's deadline, say): twice as many run beside the trials.
+        with concurrent.futures.ThreadPoolExecutor(2 * self.jobs) as stage_pool, \
                 concurrent.futures.ThreadPoolExecutor(self.jobs) as pool:
             futures = {}
             for hand_in in hand_ins:  # the longest first: they mostly wait, on a pool of their own
@@ -189,18 +190,26 @@ class Grader:
             note("%s: `%s`: %s (%s)" % (kind, check, limit or self.ended(trial.outcome), last))
             return 0, "%s: %s: %s" % (kind, limit or self.ended(trial.outcome), last)
         if not report.get("loaded"):
+            if "builtins.MemoryError" in (report.get("raised") or []):
+                note("limit hit: `%s`: memory limit (%d MiB)" % (check, EXERCISE_LIMITS.memory_mb))
             return 0, "the answer does not run: %s" % outcome_text(report)
         observed = trial.observations(len(cases))
         expected = reference.observations(len(cases))
         for number, (case, seen, wanted) in enumerate(zip(cases, observed, expected), start=1):
-            why = exercise.judge_case(case, seen or {}, wanted or {})
+            try:
+                why = exercise.judge_case(case, seen or {}, wanted or {})
+            except Exception as error:  # what the student's process reported was not what a probe writes
+                why = "its result could not be read (%s)" % type(error).__name__
             if why:
                 if limit:
                     note("limit hit: `%s`: %s" % (check, limit))
                 return 0, "case %d of %d, %s%s: %s" % (number, len(cases), exercise.name,
                                                       safe_repr(case.get("args", ""), 160), why)
         if exercise.overall:
-            why = exercise.overall(cases, observed, trial.outside_all)
+            try:
+                why = exercise.overall(cases, observed, trial.outside_all)
+            except Exception as error:
+                why = "its results could not be read (%s)" % type(error).__name__
             if why:
                 return 0, why
         return points, "passed (%d cases drawn for this run)" % len(cases)
@@ -287,8 +296,9 @@ class Grader:
             first = (message.strip().splitlines() or [""])[0][:300]
             found[STAGE_PREFIX + name] = (1 if status == "passed" else 0,
                                           status if status != "failed" else "failed: " + first)
-            if status == "failed" and "exited with status" in message:
-                note("crash: my_server.py exited during stage %s (%s)" % (name, first[:160]))
+            if status == "failed" and ("Traceback (most recent call last)" in message or "MemoryError" in message):
+                kind = "limit hit (memory)" if "MemoryError" in message else "crash"
+                note("%s: my_server.py failed with a traceback during stage %s (%s)" % (kind, name, first[:160]))
         return found
 
     def close(self):

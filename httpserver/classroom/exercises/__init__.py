@@ -59,10 +59,10 @@ def exercise(check, name, where="my_server", **options):
 
 def outcome_text(observed):
     """What a call did, in words: `returned (1, 2)` or `raised ValueError('...')`."""
-    if observed is None:
+    if not observed or not ({"raised", "value", "too_big"} & set(observed)):
         return "gave no result"
     if "raised" in observed:
-        kind = observed["raised"][0].rsplit(".", 1)[-1]
+        kind = str((observed["raised"] or ["?"])[0]).rsplit(".", 1)[-1]
         text = "raised %s(%s)" % (kind, observed.get("message", ""))
         return text + (" at %s" % observed["where"] if observed.get("where") else "")
     if "too_big" in observed:
