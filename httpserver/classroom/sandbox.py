@@ -207,10 +207,11 @@ def command(program, view, limits, uid=None):
     else:
         arguments += ["--unshare-user", "--disable-userns"]
     mounts = Mounts()
-    system_mounts(mounts)
-    python_mounts(mounts, view.course)
+    # The private folders first: a bind below /tmp (an environment made there) goes on top.
     mounts.add("--proc", "/proc").add("--dev", "/dev")
     mounts.add("--tmpfs", "/tmp", perms="1777", size=size).add("--tmpfs", HOME, perms="1777", size=size)
+    system_mounts(mounts)
+    python_mounts(mounts, view.course)
     for name, host in sorted(view.files.items()):
         mounts.add("--ro-bind", str(host), HOME + "/" + name)
     if view.exchange:
@@ -226,6 +227,8 @@ def command(program, view, limits, uid=None):
                         ("LANG", "C.UTF-8"), ("PYTHONDONTWRITEBYTECODE", "1"), ("PYTHONUNBUFFERED", "1"),
                         ("OPENBLAS_NUM_THREADS", "1"), ("MPLBACKEND", "Agg")):
         arguments += ["--setenv", name, value]
+    if view.course:  # the package the grader runs, wherever the environment would look for it
+        arguments += ["--setenv", "PYTHONPATH", str(PACKAGE.parent)]
     settings = asdict(limits)
     if is_root():
         settings["uid"] = uid if uid is not None else sandbox_uid()
