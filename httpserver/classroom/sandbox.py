@@ -143,6 +143,24 @@ def unavailable():
     return None
 
 
+@functools.lru_cache(maxsize=None)
+def proc_allowed():
+    """Whether a sandbox may have a /proc of its own.
+
+    Inside a container whose /proc has read-only or masked parts (Docker's and Podman's
+    default), the kernel refuses a new proc mount; the sandbox then has an empty /proc,
+    and its PID namespace still hides every process outside it.
+    """
+    if shutil.which("bwrap") is None:
+        return False
+    probe = ["bwrap", "--ro-bind", "/", "/", "--proc", "/proc", "--unshare-pid", "--die-with-parent"]
+    probe += [] if is_root() else ["--unshare-user"]
+    try:
+        return subprocess.run(probe + ["true"], capture_output=True, timeout=30).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 def python_for(course):
     """The interpreter inside: this virtual environment's for a chapter, the base one for my_server.py."""
     if course:
@@ -208,7 +226,8 @@ def command(program, view, limits, uid=None):
         arguments += ["--unshare-user", "--disable-userns"]
     mounts = Mounts()
     # The private folders first: a bind below /tmp (an environment made there) goes on top.
-    mounts.add("--proc", "/proc").add("--dev", "/dev")
+    mounts.add("--proc", "/proc") if proc_allowed() else mounts.add("--dir", "/proc")
+    mounts.add("--dev", "/dev")
     mounts.add("--tmpfs", "/tmp", perms="1777", size=size).add("--tmpfs", HOME, perms="1777", size=size)
     system_mounts(mounts)
     python_mounts(mounts, view.course)
