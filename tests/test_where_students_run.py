@@ -45,6 +45,7 @@ def test_ci_runs_the_oldest_and_newest_supported_python_on_three_systems():
     assert "os: [ubuntu-latest, macos-latest, windows-latest]" in workflow
     assert "make test" in workflow and "ruff check ." in workflow
     assert "nbgrader_meta notebooks --check" in workflow
+    assert "apt-get install -y bubblewrap" in workflow  # or the grader's sandbox tests would all skip
 
 
 def git(*args, cwd=None):
