@@ -37,19 +37,7 @@ class Clients:
             if not wait_for(path, self.finished):
                 return
             answers = [None] * trial["clients"]
-
-            def client(number, target):
-                sent = time.monotonic()
-                try:
-                    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                        sock.settimeout(3)  # the slow handler answers in SLOW_SECONDS
-                        sock.connect(path)
-                        sock.sendall(b"GET %s HTTP/1.1\r\nHost: grader\r\n\r\n" % target.encode())
-                        answer = read_all(sock)
-                except OSError as error:
-                    answer = ("no answer: %s" % error).encode()
-                answers[number] = (sent, time.monotonic(), answer)
-            threads = [threading.Thread(target=client, args=(number, target), daemon=True)
+            threads = [threading.Thread(target=self.client, args=(path, target, answers, number), daemon=True)
                        for number, target in enumerate(trial["targets"])]
             for thread in threads:
                 thread.start()
@@ -64,6 +52,20 @@ class Clients:
                     sock.connect(os.path.join(self.exchange, "done.sock"))
                 except OSError:  # the probe is gone already
                     pass
+
+    @staticmethod
+    def client(path, target, answers, number):
+        """One client: send a request for `target`, keep (sent, answered, bytes) in answers[number]."""
+        sent = time.monotonic()
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(3)  # the slow handler answers in SLOW_SECONDS
+                sock.connect(path)
+                sock.sendall(b"GET %s HTTP/1.1\r\nHost: grader\r\n\r\n" % target.encode())
+                answer = read_all(sock)
+        except OSError as error:
+            answer = ("no answer: %s" % error).encode()
+        answers[number] = (sent, time.monotonic(), answer)
 
     def after(self):
         self.finished.set()
