@@ -3,7 +3,7 @@
     python -m httpserver [--host 127.0.0.1] [--port 4221] [--root data/www]
                          [--directory data/files] [--model MODEL]
                          [--tls] [--ca-dir DIR] [--certfile F --keyfile F]
-                         [--keylog FILE] [--cache-control VALUE] [--workers N] [--quiet]
+                         [--keylog FILE] [--http2] [--cache-control VALUE] [--workers N] [--quiet]
 
 Problems the user can fix (port in use, missing folder, unreadable
 certificate) end the program with one line on stderr and exit status 2, never a
@@ -26,7 +26,48 @@ from .background import DEFAULT_MODEL, MODELS, TEMPORARY_PREFIX, make_server, re
 from .config import Limits
 from .listener import StartupError, adopt_listener
 from .tls import default_ca_folder, local_ca_files
-from .workers import sharing_method, start_workers, stop_workers
+from .workers import Supervisor, sharing_method, watch_parent
+
+
+def size(text):
+    """A number of bytes, with an optional K, M or G (powers of 1024): "64M"."""
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    text = text.strip().lower().removesuffix("b").removesuffix("i")
+    try:
+        if text and text[-1] in units:
+            return int(float(text[:-1]) * units[text[-1]])
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (say 1048576, 1024K, 64M or 1G)") from None
+
+
+def share(text):
+    """A share of something: "5%" or 0.05."""
+    try:
+        value = float(text.strip().rstrip("%")) / (100 if text.strip().endswith("%") else 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a share: {text!r} (say 5%)") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"a share is between 0% and 100%, not {text}")
+    return value
+
+
+# (option, Limits field, type, metavar, help): the limits a user may change from
+# the command line; each worker process gets the same values (workers.py).
+LIMIT_OPTIONS = [
+    ("--max-body", "max_body", size, "BYTES", "largest request body accepted; larger is 413"),
+    ("--max-connections", "max_connections", int, "N", "connections served at once"),
+    ("--max-per-address", "max_per_address", int, "N", "connections from one client address (IPv6: a /64)"),
+    ("--min-free-space", "min_free_space", size, "BYTES",
+     "an upload that would leave less free disk space than this, or than --min-free-share "
+     "of the disk (whichever is smaller), is refused with 507; 0 turns this off"),
+    ("--min-free-share", "min_free_share", share, "PERCENT", "see --min-free-space"),
+]
+
+
+def limit_overrides(arguments):
+    """The Limits fields the command line set, as keyword arguments."""
+    return {field: getattr(arguments, field) for _, field, *_ in LIMIT_OPTIONS}
 
 
 def parse_arguments(argv):
@@ -48,10 +89,15 @@ def parse_arguments(argv):
     parser.add_argument("--keyfile", help="PEM private key for --certfile")
     parser.add_argument("--keylog", metavar="FILE",
                         help="append TLS secrets to FILE, for Wireshark (default: $SSLKEYLOGFILE if set)")
+    parser.add_argument("--http2", action="store_true",
+                        help="offer HTTP/2 as well, over TLS (ALPN h2); needs --tls and the h2 package")
     parser.add_argument("--cache-control", default=DEFAULT_CACHE_CONTROL, metavar="VALUE",
                         help=f"Cache-Control of files; '' sends none (default: {DEFAULT_CACHE_CONTROL})")
-    parser.add_argument("--max-body", type=int, default=Limits.max_body, metavar="BYTES",
-                        help=f"largest request body accepted (default: {Limits.max_body})")
+    for option, field, kind, metavar, text in LIMIT_OPTIONS:
+        default = getattr(Limits, field)
+        shown = f"{default:.0%}" if kind is share else f"{default:,}"
+        parser.add_argument(option, type=kind, default=default, metavar=metavar, dest=field,
+                            help=f"{text} (default: {shown})".replace("%", "%%"))
     parser.add_argument("--workers", type=int, default=1, metavar="N",
                         help="processes serving the same port, to use N cores (Linux, macOS; default 1)")
     parser.add_argument("--quiet", action="store_true", help="no access log on stderr")
@@ -59,6 +105,8 @@ def parse_arguments(argv):
     parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--listener-fd", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--worker-sharing", choices=["reuse-port", "inherit"], help=argparse.SUPPRESS)
+    parser.add_argument("--parent-fd", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--leaf-folder", help=argparse.SUPPRESS)
     arguments = parser.parse_args(argv)
     if not 0 <= arguments.port <= 65535:
         parser.error(f"--port must be between 0 and 65535, not {arguments.port}")
@@ -97,8 +145,9 @@ def main(argv=None):
             host=arguments.host, port=arguments.port, root=arguments.root,
             directory=arguments.directory, model=arguments.model, tls=arguments.tls,
             certfile=certfile, keyfile=keyfile, ca_folder=ca_folder, keylog=arguments.keylog,
-            cache_control=arguments.cache_control or None, max_body=arguments.max_body,
+            cache_control=arguments.cache_control or None, http2=arguments.http2, **limit_overrides(arguments),
             reuse_port=(workers > 1 and sharing == "reuse-port") or arguments.reuse_port,
+            joining=arguments.reuse_port,
             listener=None if arguments.listener_fd is None else adopt_listener(arguments.listener_fd),
             access_log=None if arguments.quiet else log_access, error_log=log_error)
     except StartupError as error:
@@ -109,26 +158,31 @@ def main(argv=None):
         remove_folder(leaf_folder)
         raise
     server.ca_file = server.ca_file or ca_file
-    children = []
+    supervisor = None
     try:
         if workers > 1:
-            children = start_workers(arguments, server.address[1], workers - 1, certfile, keyfile,
-                                     listener=server.listener if sharing == "inherit" else None)
+            supervisor = Supervisor(arguments, server.address[1], workers - 1, certfile, keyfile,
+                                    listener=server.listener if sharing == "inherit" else None,
+                                    leaf_folder=leaf_folder, log=log_error)
         if is_worker:  # the parent has said everything already
-            return serve_until_stopped(server, children)
+            return serve_until_stopped(server, parent_fd=arguments.parent_fd)
         print_welcome(server, workers)
-        return serve_until_stopped(server, children, announce=True)
+        return serve_until_stopped(server, supervisor, announce=True)
     finally:
-        # The children have stopped by now (serve_until_stopped waits for them):
-        # nobody needs the certificate files any more.
+        # The workers have stopped by now (serve_until_stopped waits for them):
+        # nobody needs the certificate files any more. A worker whose parent
+        # died removes them itself (--leaf-folder), so none are left behind.
         remove_folder(leaf_folder)
+        if is_worker and arguments.leaf_folder and parent_gone.is_set():
+            remove_folder(arguments.leaf_folder)
         server.remove_temporary_files()
 
 
 def print_welcome(server, workers):
     """Tell the person at the terminal where to go, and how to trust the CA."""
     processes = f"; {workers} processes" if workers > 1 else ""
-    print(f"Serving {server.root} on {server.url}/ (model: {server.model}{processes}; files: {server.directory})",
+    protocols = "; HTTP/2 and HTTP/1.1" if server.http2 else ""
+    print(f"Serving {server.root} on {server.url}/ (model: {server.model}{processes}{protocols}; files: {server.directory})",
           file=sys.stderr)
     if server.ca_file:
         print(f"HTTPS with a local CA. Trust it with: curl --cacert {server.ca_file} {server.url}/",
@@ -137,8 +191,12 @@ def print_welcome(server, workers):
     print("Press Ctrl-C to stop.", file=sys.stderr, flush=True)
 
 
-def serve_until_stopped(server, children, announce=False):
-    """Serve until Ctrl-C or SIGTERM, then stop the server and any workers."""
+parent_gone = threading.Event()  # in a worker: the parent process has ended
+
+
+def serve_until_stopped(server, supervisor=None, announce=False, parent_fd=None):
+    """Serve until Ctrl-C or SIGTERM (or, in a worker, the parent's end), then
+    stop the server and any workers; keep the workers going meanwhile."""
     # Everything made so far (modules, the app) lives as long as the process:
     # moving it out of the garbage collector's sight keeps full collections,
     # and the pauses they cause mid-request, short.
@@ -158,19 +216,25 @@ def serve_until_stopped(server, children, announce=False):
     stop = threading.Event()
     if hasattr(signal, "SIGTERM"):
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if parent_fd is not None:
+        watch_parent(parent_fd, lambda: (parent_gone.set(), stop.set()))
+    gave_up = False
     try:
         while worker.is_alive() and not stop.wait(0.5):
-            pass
+            if supervisor is not None and not supervisor.check():
+                gave_up = True
+                break
     except KeyboardInterrupt:
         pass
     if announce:
         print("\nStopping...", file=sys.stderr, flush=True)
     server.shutdown()
-    stop_workers(children)
+    if supervisor is not None:
+        supervisor.stop()
     if crashed:  # a bug: say so, and exit non-zero so a supervisor restarts us
         print(f"httpserver: the server stopped because of an error:\n{crashed[0]}", file=sys.stderr)
         return 1
-    return 0
+    return 1 if gave_up else 0
 
 
 if __name__ == "__main__":

@@ -18,10 +18,11 @@ from urllib.parse import unquote
 
 from . import mime
 from .errors import HTTPError
-from .body import DiscardedBody
+from .body import UNLIMITED, DiscardedBody
 from .files import FileStore
 from .negotiation import accepts_gzip
 from .response import Response
+from .filecache import FileCache
 from .static import FileServer, StaticFiles
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS")
@@ -41,11 +42,12 @@ DEFAULT_CACHE_CONTROL = "no-cache"
 class Application:
     """The seed's routes, /files/ and static files, behind one dispatch table.
 
-    `cache_control`: the Cache-Control value sent with files (None: none).
+    `cache_control`: the Cache-Control value sent with files (None: none);
+    `file_check_interval`: how long a file's answer is kept ready (filecache.py).
     """
 
-    def __init__(self, root, directory, cache_control=DEFAULT_CACHE_CONTROL):
-        file_server = FileServer(cache_control=cache_control)
+    def __init__(self, root, directory, cache_control=DEFAULT_CACHE_CONTROL, file_check_interval=1.0):
+        file_server = FileServer(FileCache(check_interval=file_check_interval), cache_control=cache_control)
         self.static = StaticFiles(root, file_server)
         self.files = FileStore(directory, file_server)
         self.cache_control = cache_control
@@ -83,7 +85,25 @@ class Application:
                             close=False, headers=[("Allow", allowed)])
         return handler(request, rest)
 
-    def body_spool(self, request):
+    def answer_from_memory(self, request):
+        """The answer to a GET, HEAD or OPTIONS when it needs no disk at all (the
+        echo routes, errors, a small file checked a moment ago), else None.
+
+        The event loop asks this first: what it answers, the loop sends at once;
+        for the rest (a file to look up, a folder to list) it calls `handle`
+        from a helper thread, since a disk may keep any such call waiting."""
+        if request.method not in METHODS:
+            raise HTTPError(501, f"method {request.method} is not implemented", close=False)
+        if request.path == "*" or request.method == "OPTIONS":
+            return self.handle(request)
+        handlers, rest = self.route(request.path)
+        if handlers is self.fallback:
+            return self.static.answer_from_memory(request, rest) if request.method in ("GET", "HEAD") else None
+        if handlers is self.uploads:
+            return self.files.answer_from_memory(request, rest) if request.method in ("GET", "HEAD") else None
+        return self.handle(request)  # the echo routes, or a 405: no disk
+
+    def body_spool(self, request, storage=UNLIMITED):
         """Where the body of `request` waits for its handler (the connection asks
         when the head arrives): an upload to /files/ goes straight to a hidden file
         beside its final name. A body for a route that does not take the method is
@@ -97,7 +117,7 @@ class Application:
             raise HTTPError(405, f"{request.method} is not allowed here; allowed: {allowed}",
                             headers=[("Allow", allowed)])
         if handlers is self.uploads and request.method in ("POST", "PUT"):
-            return self.files.spool_for(rest)
+            return self.files.spool_for(rest, storage, request.content_length or 0)
         return DiscardedBody()  # GET, HEAD, OPTIONS, DELETE: our handlers read no body
 
     @staticmethod

@@ -24,8 +24,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from .accesslog import common_log_line
+from .alpn import offer_http2
 from .app import DEFAULT_CACHE_CONTROL, Application
 from .config import Limits
+from .files import remove_leftover_uploads
 from .listener import StartupError, open_listener
 from .tls import context_from_files, local_ca_context, write_key_log
 
@@ -60,14 +62,15 @@ def server_class(model):
 def make_server(*, host="127.0.0.1", port=4221, root=None, directory=None, model=DEFAULT_MODEL,
                 tls=False, certfile=None, keyfile=None, limits=None, access_log=None,
                 error_log=None, ca_folder=None, keylog=None, cache_control=DEFAULT_CACHE_CONTROL,
-                reuse_port=False, listener=None, **limit_overrides):
+                reuse_port=False, joining=False, listener=None, http2=False, **limit_overrides):
     """A listening server of `model`, configured from the command-line options.
 
     `ca_folder`: where the local CA of `tls=True` is kept (default: a temporary
     folder, removed when the server closes, and at exit at the latest);
     `keylog`: a file for TLS secrets (default: $SSLKEYLOGFILE if set);
     `cache_control`: the Cache-Control of files (None: none);
-    `listener`: an already listening socket to serve instead of opening one.
+    `listener`: an already listening socket to serve instead of opening one;
+    `http2`: offer HTTP/2 in TLS's ALPN (needs TLS and the h2 package).
     """
     root = root or default_folder("www")
     directory = directory or default_folder("files")
@@ -77,6 +80,10 @@ def make_server(*, host="127.0.0.1", port=4221, root=None, directory=None, model
         raise StartupError(f"--directory folder not found: {directory}")
     limits = replace(limits or Limits(), **limit_overrides)
     cls = server_class(model)
+    removed, freed = remove_leftover_uploads(directory)
+    if removed and error_log:
+        error_log(f"removed {removed} unfinished upload(s), {freed:,} bytes, left in {directory} "
+                  f"by a server that stopped before finishing them")
     ssl_context = ca_file = temporary = None
     if certfile or keyfile:
         if not certfile:
@@ -90,18 +97,28 @@ def make_server(*, host="127.0.0.1", port=4221, root=None, directory=None, model
         except BaseException:
             remove_folder(temporary)
             raise
+    if http2:
+        if ssl_context is None:
+            raise StartupError("--http2 needs --tls (or --certfile): HTTP/2 is offered in the TLS handshake")
+        try:
+            offer_http2(ssl_context)
+        except BaseException:
+            remove_folder(temporary)
+            raise
     keylog = keylog or os.environ.get("SSLKEYLOGFILE")
     if ssl_context is not None and keylog:
         write_key_log(ssl_context, keylog)
     try:
         if listener is None:
-            listener = open_listener(host, port, reuse_port=reuse_port)
+            listener = open_listener(host, port, reuse_port=reuse_port, joining=joining)
     except BaseException:
         remove_folder(temporary)
         raise
-    server = cls(listener, Application(root, directory, cache_control), limits=limits,
+    application = Application(root, directory, cache_control, limits.file_check_interval)
+    server = cls(listener, application, limits=limits,
                  ssl_context=ssl_context, access_log=access_log, error_log=error_log)
     server.ca_file = ca_file
+    server.http2 = http2
     server.root, server.directory = root, directory
     # Calling server.remove_temporary_files() removes them now; otherwise this runs
     # when the server is garbage-collected or the interpreter exits (Ctrl-C included).
@@ -157,7 +174,7 @@ def serve_in_background(*, port=0, log_access=True, **options):
     """Start a server on a free 127.0.0.1 port in a thread; see the module docstring.
 
     Options are those of `make_server`: root, directory, model, tls, certfile,
-    keyfile, ca_folder, keylog, cache_control, limits, and any `Limits` field
+    keyfile, ca_folder, keylog, cache_control, http2, limits, and any `Limits` field
     (e.g. head_timeout=1).
     """
     access_lines, errors = deque(maxlen=10_000), deque(maxlen=1_000)

@@ -7,8 +7,9 @@ for (idle, head or body), feed, send what comes back, and ask for more answers
 lets an exception out: a bug is logged with the client's address and closes
 that connection only. `IterativeServer` calls it inline, so a second client
 waits for the first to leave: the point of chapter 5. `ThreadServer` gives each
-connection its own thread, at most `limits.max_connections` at once; beyond that
-a client gets 503 at once rather than waiting unseen in the listen queue.
+connection its own thread, at most `limits.max_connections` at once and
+`limits.max_per_address` from one client (admission.py); beyond that a client
+gets 503 at once rather than waiting unseen in the listen queue.
 """
 
 import socket
@@ -17,12 +18,16 @@ import sys
 import threading
 import time
 
+from .alpn import negotiated
 from .outbox import send_all
 from .response import error_bytes
 from .server import BaseServer
 from .tls import send_close_notify
 
-RECEIVE_SIZE = 64 * 1024
+# A thread waiting in recv holds a buffer of this size all the while (Python
+# allocates it before the wait): a thousand idle threads, a thousand buffers.
+# 16 KiB is one TLS record, and a few system calls more for a large upload.
+RECEIVE_SIZE = 16 * 1024
 
 
 def close_gracefully(sock, linger=1.0):
@@ -105,16 +110,18 @@ def refuse_plain_http(sock, timeout):
 
 
 def serve_connection(server, sock, client, register=None):
-    """Serve one connection until it closes; `register(sock)` tracks the live socket."""
+    """Serve one connection until it closes; `register(sock, connection)` tracks
+    the live socket (a TLS one, once wrapped) and its connection."""
     try:
         if server.ssl_context is not None:
             sock = tls_accept(sock, server.ssl_context, server.limits.handshake_timeout)
             if sock is None:
                 return
-            if register:
-                register(sock)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connection = server.new_connection(client, secure=server.ssl_context is not None)
+        connection = negotiated(sock, connection)  # HTTP/2 if ALPN chose "h2"
+        if register:
+            register(sock, connection)
     except Exception:  # OSError: the client left; anything else: a bug of ours
         if not isinstance(sys.exc_info()[1], OSError):
             server.log_fault(client, "starting the connection")
@@ -176,7 +183,7 @@ class IterativeServer(BaseServer):
         serve_connection(self, sock, client, register=self._register)
         self._current = None
 
-    def _register(self, sock):
+    def _register(self, sock, connection):
         self._current = sock
 
     def shutdown(self, timeout=10.0):
@@ -197,36 +204,52 @@ class ThreadServer(BaseServer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.live = {}  # thread → its socket, so shutdown can wake each one
+        # thread → [socket, connection, key], so shutdown can wake each one and a
+        # newcomer at the cap can find an idle one to close
+        self.live = {}
 
     def handle_accepted(self, sock, client):
-        with self._lock:
-            if len(self.live) >= self.limits.max_connections:
-                full = True
-            else:
-                full = False
-                thread = threading.Thread(target=self._run, args=(sock, client),
-                                          name=f"http-{client[0]}:{client[1]}", daemon=True)
-                self.live[thread] = sock
-        if full:
+        key = self.admission.admit(client, self.close_idle)
+        if key is None:
             return self.refuse_busy(sock)
+        thread = threading.Thread(target=self._run, args=(sock, client, key),
+                                  name=f"http-{client[0]}:{client[1]}", daemon=True)
+        with self._lock:
+            self.live[thread] = [sock, None, key]
         thread.start()
 
-    def _run(self, sock, client):
+    def _run(self, sock, client, key):
         me = threading.current_thread()
         try:
-            serve_connection(self, sock, client, register=lambda tls: self._register(me, tls))
+            serve_connection(self, sock, client, register=lambda *live: self._register(me, *live))
         finally:
             with self._lock:
                 self.live.pop(me, None)
+            self.admission.release(key)
 
-    def _register(self, thread, sock):
+    def _register(self, thread, sock, connection):
         with self._lock:
-            self.live[thread] = sock
+            self.live[thread][:2] = [sock, connection]
+
+    def close_idle(self, key):
+        """Wake and end an idle keep-alive connection of `key` (any, if None): its
+        thread is waiting in recv, which the shutdown ends."""
+        with self._lock:
+            for sock, connection, owner in self.live.values():
+                if (key is None or owner == key) and connection is not None and connection.idle:
+                    connection.closing = True  # (and not chosen twice)
+                    break
+            else:
+                return False
+        try:  # (no TLS goodbye from here: the connection's own thread owns its TLS state)
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        return True
 
     def stop_connections(self):
         with self._lock:
-            live = list(self.live.items())
+            live = [(thread, sock) for thread, (sock, _, _) in self.live.items()]
         for _, sock in live:
             try:
                 sock.shutdown(socket.SHUT_RDWR)

@@ -16,11 +16,13 @@ Three rules keep what one client can cost us bounded:
   then calls `process()` for the requests still buffered, and reads from the
   socket only when that returns nothing: a client that pipelines thousands of
   requests and never reads holds one budget of our memory, not thousands.
-- Bodies go to a `BodySpool` (body.py): memory up to 1 MiB, a file beyond.
-- Disk work can be left to the model. With `offload=True`, instead of writing a
-  body to disk or running a handler for a request with a body, the connection
-  stops and leaves that step in `work`: the model runs it on another thread and
-  then calls `process()`. The event loop uses this so it never waits on a disk.
+- Bodies go to a `BodySpool` (body.py): memory up to 1 MiB, a file beyond; all
+  the connections of a server share one memory budget for bodies (`storage`).
+- Disk work can be left to the model. With `offload=True`, every step that may
+  touch a disk (choosing where an upload goes, writing a body to disk, any
+  handler that is not answered from memory: `app.answer_from_memory`) is left
+  in `work` instead of run: the model runs it on another thread and then calls
+  `process()`. The event loop uses this so it never waits on a disk.
 
 The loop below has one branch per parser event, in the manner of uvicorn's h11
 protocol: need data, a request head, body data, end of message, peer closed.
@@ -30,7 +32,7 @@ import errno
 import time
 import traceback
 
-from .body import BodySpool
+from .body import UNLIMITED, BodySpool
 from .config import Limits
 from .errors import HTTPError
 from .parser import (
@@ -47,7 +49,7 @@ class Connection:
     """The HTTP state of one connection: parser, current request, keep-alive."""
 
     def __init__(self, app, *, limits=Limits(), client=None, secure=False,
-                 access_log=None, error_log=None, offload=False):
+                 access_log=None, error_log=None, offload=False, storage=UNLIMITED):
         self.app = app
         self.limits = limits
         self.client = client  # (address, port) of the peer
@@ -55,6 +57,7 @@ class Connection:
         self.access_log = access_log  # callable(client, request, response, size) or None
         self.error_log = error_log  # callable(text) or None
         self.offload = offload  # True: leave disk work in `work` for the model
+        self.storage = storage  # the memory budget and disk floor all bodies share (body.py)
         self.parser = RequestParser(limits)
         # output_budget=0 turns back-pressure off, turns included (chapter 08 shows why we need it).
         self.output_budget = limits.output_budget or float("inf")
@@ -62,6 +65,7 @@ class Connection:
         self.closing = False
         self.requests_served = 0
         self.work = None  # a step the model must run (it may block), then call process()
+        self.early = []  # what such a step produced to send (a 100 Continue, an error)
         self.stalled = False  # process() stopped for want of bytes; receive() clears it
         self.clock = time.monotonic  # replaceable, so a chapter can replay time
         # Per-request state, reset when each request head arrives.
@@ -85,6 +89,13 @@ class Connection:
             return "head"
         return waiting_for
 
+    @property
+    def idle(self):
+        """True between the requests of a keep-alive connection: nothing received,
+        nothing under way, so closing it loses nothing (RFC 9112 §9.5)."""
+        return (self.request is None and self.response is None and self.work is None
+                and not self.closing and self.head_started is None and not self.parser.buffer)
+
     def receive(self, data):
         """Feed bytes from the peer (b"" at end of stream); returns what to send."""
         if self.head_started is None and data:
@@ -104,7 +115,7 @@ class Connection:
         more bytes are needed, or a step is left in `work`; returns what to send."""
         if self.work is not None:
             raise RuntimeError("process() called before the pending work was run")
-        outgoing = []
+        outgoing, self.early = self.early, []  # what a step on another thread left to send
         budget = self.output_budget
         turns = self.answers_per_turn  # however small the answers: others are waiting too
         while not self.closing and self.work is None and budget > 0 and turns:
@@ -132,16 +143,21 @@ class Connection:
                 event.client = self.client
                 event.secure = self.secure
                 if event.content_length or event.chunked or event.expect_continue:
-                    self._start_body(event, outgoing)
+                    if self.offload and event.method not in SAFE_METHODS:
+                        # Where an upload goes is decided on the disk: not on the loop.
+                        self.work = self._as_work(lambda request=event: self._start_body(request, self.early))
+                    else:
+                        self._start_body(event, outgoing)
             elif isinstance(event, Data):
                 self._body_data(event.data)
             elif event is END_OF_MESSAGE:
-                if self.offload and self.request.method not in SAFE_METHODS:
-                    self.work = self._as_work(self._handle)  # it may store a body: not on the loop
-                else:
-                    self._handle()
-                    budget -= self._answer(outgoing)  # at once: one trip round the loop fewer
-                    turns -= 1
+                if not self.offload:
+                    self._handle(self.app.handle)
+                elif not self._answered_from_memory():
+                    self.work = self._as_work(self._handle_off_loop)  # it may wait on a disk
+                    continue
+                budget -= self._answer(outgoing)  # at once: one trip round the loop fewer
+                turns -= 1
         return outgoing
 
     def close(self):
@@ -189,7 +205,7 @@ class Connection:
             self.rate_window, self.window_bytes, self.too_slow_at = 0, 0, None
             make_spool = getattr(self.app, "body_spool", None)
             try:
-                self.spool = make_spool(request) if make_spool else BodySpool()
+                self.spool = make_spool(request, self.storage) if make_spool else BodySpool(storage=self.storage)
             except HTTPError as error:  # e.g. an upload to a folder that does not exist
                 self._fail(error_response(error, request), outgoing)
                 return
@@ -237,11 +253,12 @@ class Connection:
             self.response = error_response(storage_error(error), self.request)
             self.close_after = True  # the rest of the body will not be read: framing is lost
 
-    def _handle(self):
-        """Run the handler for the complete request in `self.request`."""
+    def _handle(self, handler):
+        """Run `handler` for the complete request in `self.request`; False if it
+        gave no answer (None: `answer_from_memory` needs the disk)."""
         request = self.request
         try:
-            response = self.app.handle(request)
+            response = handler(request)
         except HTTPError as error:
             response = error_response(error, request)
             self.close_after = error.close
@@ -249,7 +266,26 @@ class Connection:
             self._log_bug(f"handling {request!r}")
             response = error_response(HTTPError(500, "internal server error"), request)
             self.close_after = True
+        if response is None:
+            return False
         self.response = response
+        return True
+
+    def _answered_from_memory(self):
+        """For the event loop: answer now if no disk is needed (app.answer_from_memory)."""
+        from_memory = getattr(self.app, "answer_from_memory", None)
+        return (from_memory is not None and self.request.method in SAFE_METHODS
+                and self._handle(from_memory))
+
+    def _handle_off_loop(self):
+        """The handler, and freeing the body (a file to delete, maybe), on a helper thread."""
+        self._handle(self.app.handle)
+        self._drop_body()
+
+    @property
+    def holds_files(self):
+        """True when closing will delete a spooled body (a disk operation)."""
+        return self.spool is not None and getattr(self.spool, "path", None) is not None
 
     def _answer(self, outgoing):
         """Encode the ready response, move on to the next request; bytes queued."""

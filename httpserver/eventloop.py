@@ -9,27 +9,36 @@ thread's stack, so an idle connection costs a few hundred bytes, not a thread.
 - Back-pressure: while a client has unsent output we stop reading from it and
   stop answering its pipelined requests, so a client that pipelines requests
   but never reads cannot grow our memory.
-- The loop never waits on a disk: storing an upload (writes, fsync, rename) and
-  any handler for a request with a body run on a few helper threads, as in
-  nginx's thread pools; the connection sleeps meanwhile and resumes when the
-  helper is done (see `Connection.work`).
+- The loop never waits on a disk: every call that may (opening, stat, reading
+  or listing files, sendfile, storing an upload: writes, fsync, rename) runs on
+  helper threads, as in nginx's thread pools (`aio threads`), taken in turn per
+  client address (helpers.py); the connection sleeps meanwhile and resumes when
+  the helper is done (see `Connection.work`). What the loop answers itself
+  needs no disk at all: the echo routes, errors, and a small file whose answer
+  was checked against the disk less than a second ago (filecache.py).
 - Deadlines (idle, head, body, handshake) are checked by the loop itself, in a
   sweep at most once a second.
 - TLS handshakes and reads are stepped with `SSLWantReadError` and
-  `SSLWantWriteError`, so a stalled handshake blocks no one.
-- At most `limits.max_connections` at once; beyond that a client gets 503.
+  `SSLWantWriteError`, so a stalled handshake blocks no one. A handshake step
+  can cost a key exchange and a signature: a few of them run in each round,
+  after the established connections' work, in turn per client address, so a
+  flood of handshakes from one address slows neither others' requests nor
+  others' handshakes much (and admission.py caps its handshakes under way).
+- At most `limits.max_connections` at once, `limits.max_per_address` from one
+  client; at a cap an idle keep-alive connection is closed to make room, and
+  only when none is idle does a newcomer get 503 (admission.py).
 """
 
 import collections
-import queue
 import selectors
 import socket
 import ssl
-import threading
 import time
 
+from .alpn import negotiated
 from .blocking import FAILED, PLAIN_HTTP, PLAIN_HTTP_ON_TLS_PORT, WANT_READ, WANT_WRITE, tls_handshake_step
-from .outbox import Outbox
+from .helpers import HelperThreads, TakeTurns
+from .outbox import Outbox, send_file_part
 from .response import error_bytes
 from .server import BaseServer
 from .tls import send_close_notify
@@ -38,17 +47,19 @@ READ, WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
 RECEIVE_SIZE = 64 * 1024
 SWEEP_INTERVAL = 1.0
 LINGER = 1.0
-DISK_THREADS = 4  # helpers that run the disk work of uploads, off the loop
+HANDSHAKES_PER_ROUND = 4  # TLS handshake steps per round of the loop, after everything else
+DISK_THREADS = 16  # helpers that run whatever may wait on a disk, off the loop (nginx: 32)
 
 
 class Client:
     """One connection's state in the loop: socket, protocol, output not yet sent."""
 
-    __slots__ = ("sock", "connection", "outbox", "deadline", "last_activity", "handshaking",
+    __slots__ = ("sock", "key", "connection", "outbox", "deadline", "last_activity", "handshaking",
                  "tls", "draining", "events", "busy", "waiting_turn")
 
-    def __init__(self, sock, connection, deadline, handshaking):
+    def __init__(self, sock, key, connection, deadline, handshaking):
         self.sock = sock
+        self.key = key  # the client's address, as admission.py counts it
         self.connection = connection
         self.outbox = Outbox()  # bytes and FileBody objects, in order
         # A fixed deadline while handshaking, writing or draining; otherwise None,
@@ -73,10 +84,10 @@ class SelectServer(BaseServer):
         self.selector = selectors.DefaultSelector()
         self.clients = set()
         self._wake_writer.setblocking(False)
-        self.tasks = queue.SimpleQueue()  # loop → disk helpers: (client, work)
-        self.done = queue.SimpleQueue()  # disk helpers → loop: clients to resume
-        self.helpers = []
+        # Every step that may wait on a disk runs on these, in turn per client address.
+        self.helpers = HelperThreads(DISK_THREADS, self.waker(), name="select-disk")
         self.runnable = collections.deque()  # clients with requests buffered: each gets a turn
+        self.handshakes = TakeTurns()  # handshakes that can move on, per client address
 
     def serve_forever(self):
         selector = self.selector
@@ -84,7 +95,7 @@ class SelectServer(BaseServer):
         next_sweep = time.monotonic() + SWEEP_INTERVAL
         try:
             while not self._stopping.is_set():
-                timeout = 0 if self.runnable else SWEEP_INTERVAL
+                timeout = 0 if self.runnable or self.handshakes else SWEEP_INTERVAL
                 if self.accept_paused_until or not self._listener_watched:
                     timeout = self.watch_listener(selector, timeout)
                 for key, mask in selector.select(timeout):
@@ -106,6 +117,13 @@ class SelectServer(BaseServer):
                     client.waiting_turn = False
                     if client in self.clients:
                         self.guarded(self.take_turn, client)
+                for _ in range(HANDSHAKES_PER_ROUND):  # last: the established connections come first
+                    turn = self.handshakes.take()
+                    if turn is None:
+                        break
+                    client = turn[1]
+                    if client in self.clients:
+                        self.guarded(self.handshake_step, client)
                 now = time.monotonic()
                 if now >= next_sweep:
                     self.sweep(now)
@@ -136,15 +154,19 @@ class SelectServer(BaseServer):
     # -- accepting ------------------------------------------------------------
 
     def handle_accepted(self, sock, address):
-        if len(self.clients) >= self.limits.max_connections:
+        key = self.admission.admit(address, self.close_idle)
+        if key is None:
             return self.refuse_busy(sock)
+        secure = self.ssl_context is not None
+        if secure and not self.admission.start_handshake(key):
+            self.admission.release(key)  # too many handshakes from there already
+            return sock.close()
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        secure = self.ssl_context is not None
         now = time.monotonic()
         deadline = now + self.limits.handshake_timeout if secure else None
         connection = self.new_connection(address, secure, offload=True)
-        client = Client(sock, connection, deadline, handshaking=secure)
+        client = Client(sock, key, connection, deadline, handshaking=secure)
         self.clients.add(client)
         self.selector.register(sock, READ, client)
 
@@ -152,7 +174,7 @@ class SelectServer(BaseServer):
 
     def on_readable(self, client):
         if client.handshaking:
-            return self.handshake_step(client)
+            return self.queue_handshake(client)
         if client.draining:
             return self.drain(client)
         sock = client.sock
@@ -175,26 +197,30 @@ class SelectServer(BaseServer):
                 return self.close_client(client)
         self.queue(client, outgoing)
 
+    def queue_handshake(self, client):
+        """A handshake can move on: do it after the established connections' work,
+        in turn per client address (a step may cost a key exchange and a signature)."""
+        self.unwatch(client)
+        self.handshakes.add(client.key, client)
+
     def handshake_step(self, client):
-        plain = not isinstance(client.sock, ssl.SSLSocket)
-        if plain:  # wrapping detaches the plain socket object: unregister it first
-            self.selector.unregister(client.sock)
-            client.events = 0
-        client.sock, outcome = tls_handshake_step(client.sock, self.ssl_context)
-        if plain and outcome != FAILED:
-            client.events = READ
-            self.selector.register(client.sock, READ, client)
+        client.sock, outcome = tls_handshake_step(client.sock, self.ssl_context)  # (the socket is unwatched)
         if outcome == WANT_READ or outcome == WANT_WRITE:
             return self.want(client, READ if outcome == WANT_READ else WRITE)
         if outcome == FAILED:
             return self.close_client(client)
-        client.handshaking = False
+        self.handshake_over(client)
         if outcome == PLAIN_HTTP:
             client.connection.closing = True
             return self.queue(client, [error_bytes(400, PLAIN_HTTP_ON_TLS_PORT)])
+        client.connection = negotiated(client.sock, client.connection)  # HTTP/2 if ALPN chose "h2"
         client.deadline = None
         client.last_activity = time.monotonic()
         self.want(client, READ)
+
+    def handshake_over(self, client):
+        client.handshaking = False
+        self.admission.end_handshake(client.key)
 
     def drain(self, client):
         """After a closing response: discard what the client still sends, until EOF."""
@@ -217,14 +243,16 @@ class SelectServer(BaseServer):
         """Send what the socket takes; then answer what is buffered, or hand disk
         work to a helper; wait for WRITE, READ or the helper, whichever comes."""
         if client.handshaking:
-            return self.handshake_step(client)
+            return self.queue_handshake(client)
         connection = client.connection
         while True:
             try:
-                if not client.outbox.send(client.sock):
+                if not client.outbox.send(client.sock, stop_at_file=True):
                     return self.want(client, WRITE)
             except OSError:
                 return self.close_client(client)
+            if client.outbox:  # a file is next: reading it may wait on the disk
+                return self.send_file_off_loop(client)
             if connection.closing:
                 return self.finish(client)
             if connection.work is not None:
@@ -247,36 +275,48 @@ class SelectServer(BaseServer):
     # -- disk work, off the loop ------------------------------------------------
 
     def hand_to_helper(self, client):
-        """Let a helper thread run the connection's disk work; stop watching it meanwhile."""
+        """Let a helper thread run the connection's disk work (`Connection.work`:
+        a handler that reads or writes files, a body spilled to disk); stop
+        watching the client meanwhile, and answer it when the work is done."""
+        self.off_loop(client, client.connection.work, self.work_done)
+
+    def work_done(self, client, _, error):
+        if error is not None:
+            self.log_fault(client.connection.client, "handling a request", error)
+            client.connection.closing = True
+        self.take_turn(client)  # what the work produced, and the requests after it
+
+    def send_file_off_loop(self, client):
+        """Send some of the file at the head of the outbox from a helper thread:
+        sendfile (or read, under TLS) may wait for the disk."""
+        sock, body = client.sock, client.outbox[0]
+        self.off_loop(client, lambda: send_file_part(sock, body), self.file_sent)
+
+    def file_sent(self, client, all_sent, error):
+        if error is not None:  # the client went away, or the file cannot be read
+            return self.close_client(client)
+        if all_sent:
+            client.outbox.popleft().close()
+            return self.flush(client)
+        self.want(client, WRITE)  # the socket is full: come back when it has room
+
+    def off_loop(self, client, job, then):
+        """Run `job` on a helper, then `then(client, result, error)` on the loop."""
         self.unwatch(client)
         client.busy = True
-        if len(self.helpers) < DISK_THREADS:
-            helper = threading.Thread(target=self.help, name=f"select-disk-{len(self.helpers)}", daemon=True)
-            self.helpers.append(helper)
-            helper.start()
-        self.tasks.put(client)
+        self.helpers.run(client.key, job, lambda result, error: self.resume(client, then, result, error))
 
-    def help(self):
-        """A helper thread: run disk work, hand the client back to the loop."""
-        while True:
-            client = self.tasks.get()
-            if client is None:
-                return
-            try:
-                client.connection.work()
-            except Exception:
-                self.log_fault(client.connection.client, "storing a request body")
-                client.connection.closing = True
-            self.done.put(client)
-            self.wake()
+    def resume(self, client, then, result, error):
+        client.busy = False
+        if client in self.clients:
+            client.last_activity = time.monotonic()
+            self.guarded(then, client, result, error)
 
     def resume_finished(self):
-        """The loop's side of the wake-up socket: resume clients whose work is done."""
-        for client in self.handed_back(self.done):
-            client.busy = False
-            if client in self.clients:
-                client.last_activity = time.monotonic()
-                self.guarded(self.flush, client)
+        """The loop's side of the wake-up socket: what the helpers finished."""
+        self.drain_wakeups()
+        for then, result, error in self.helpers.finished():
+            then(result, error)
 
     # -- state changes ------------------------------------------------------------
 
@@ -308,14 +348,31 @@ class SelectServer(BaseServer):
         client.deadline = time.monotonic() + LINGER
         self.want(client, READ)
 
+    def close_idle(self, key):
+        """Close an idle keep-alive connection of `key` (any, if None); see admission.py."""
+        for client in self.clients:
+            if ((key is None or client.key == key) and client.events == READ and not client.busy
+                    and not client.waiting_turn and not client.handshaking and not client.draining
+                    and not client.outbox and client.connection.idle):
+                send_close_notify(client.sock)
+                self.close_client(client)
+                return True
+        return False
+
     def close_client(self, client):
         if client in self.clients:
             self.clients.discard(client)
+            if client.handshaking:
+                self.handshake_over(client)
+            self.admission.release(client.key)
             try:
                 self.unwatch(client)
             except (KeyError, ValueError):
                 pass
-            client.connection.close()
+            if client.connection.holds_files:  # deleting a half-received upload: a disk call
+                self.helpers.run(client.key, client.connection.close)
+            else:
+                client.connection.close()
             client.outbox.close()
             client.sock.close()
 
@@ -332,9 +389,8 @@ class SelectServer(BaseServer):
                 self.guarded(self.queue, client, client.connection.timed_out())
 
     def stop_connections(self):
-        for _ in self.helpers:
-            self.tasks.put(None)
-        for helper in self.helpers:
-            helper.join(timeout=5)
+        self.helpers.stop()
         for client in list(self.clients):
             self.close_client(client)
+        for then, _, _ in self.helpers.finished():  # a last close, say: nothing left to answer
+            pass

@@ -15,9 +15,11 @@ after would let two uploads both see "no", and both answer 201.
 """
 
 import os
+import re
+import time
 from stat import S_ISDIR
 
-from .body import BodySpool
+from .body import UNLIMITED, BodySpool
 from .errors import HTTPError
 from .paths import real_folder, resolve, resolve_with_stat
 from .response import Response
@@ -33,8 +35,15 @@ class FileStore:
         self.directory = directory
         self.file_server = file_server or FileServer()
 
+    def answer_from_memory(self, request, name):
+        """A GET or HEAD answered from memory alone, if it can be (see filecache.py)."""
+        return self.file_server.ready_answer(request, ("files", self.directory, name))
+
     def read(self, request, name):
         """GET and HEAD: the file's bytes, as application/octet-stream."""
+        answer = self.file_server.ready_answer(request, ("files", self.directory, name))
+        if answer is not None:
+            return answer
         self._refuse_hidden(name)
         path, status = resolve_with_stat(self.directory, name)
         if status is None:
@@ -43,20 +52,28 @@ class FileStore:
             listing = directory_listing("/files/" + name, path)
             listing.headers.extend(self.file_server.cache_control)
             return listing
-        return self.file_server.serve_file(request, path, CONTENT_TYPE, status)
+        return self.file_server.serve_file(request, path, CONTENT_TYPE, status,
+                                           key=("files", self.directory, name))
 
-    def spool_for(self, name):
+    def spool_for(self, name, storage=UNLIMITED, expected=0):
         """Where an upload to `name` waits while it arrives: a hidden file in the
         target's own folder, so that landing it is a rename (checked before any
-        body byte is stored: a bad name is refused at once)."""
-        return BodySpool(folder=self._upload_folder(name)[1], prefix=".upload-")
+        body byte is stored: a bad name, or a body of `expected` bytes that
+        the disk has no room for, is refused at once)."""
+        folder = self._upload_folder(name)[1]
+        try:
+            storage.check_space(folder, expected)
+        except OSError as error:
+            raise file_error(error) from None
+        return BodySpool(folder=folder, prefix=upload_prefix(), storage=storage)
 
     def write(self, request, name):
         """POST and PUT: store the body; 201 for a new file, 204 for a replaced one."""
         path, folder = self._upload_folder(name)
         spool = request.spool
         if spool is None or spool.folder != folder:  # no body, or one spooled elsewhere
-            moved = BodySpool(folder=folder, prefix=".upload-")
+            storage = spool.storage if spool is not None else UNLIMITED
+            moved = BodySpool(folder=folder, prefix=upload_prefix(), storage=storage)
             moved.write(request.body)
             spool = moved
         try:
@@ -71,6 +88,8 @@ class FileStore:
         except FILE_ERRORS as error:
             spool.discard()
             raise file_error(error) from None
+        finally:
+            self.file_server.cache.changed()  # what is kept ready may now be out of date
         sync_folder(folder)
         if created:
             return Response(201, b"", [("Location", "/files/" + name)])
@@ -79,6 +98,7 @@ class FileStore:
     def delete(self, request, name):
         """DELETE: remove the file; 204, or 404 when it is not there."""
         path = self._target(name)
+        self.file_server.cache.changed()
         try:
             os.remove(path)
         except (IsADirectoryError, PermissionError):
@@ -102,7 +122,8 @@ class FileStore:
     @staticmethod
     def _refuse_hidden(name):
         # A name starting with "." would be stored but never listed, and ".upload-"
-        # is what our own unfinished uploads are called: neither is a client's.
+        # is what our own unfinished uploads are called: neither is a client's
+        # (and no client can make the server delete its file as a leftover).
         if any(segment.startswith(".") for segment in name.split("/")):
             raise HTTPError(400, "names starting with '.' are not allowed in /files/", close=False)
 
@@ -113,6 +134,63 @@ class FileStore:
             raise HTTPError(405, "name a file: /files/{name}", close=False,
                             headers=[("Allow", "GET, HEAD, OPTIONS")])
         return path
+
+
+UPLOAD_PREFIX = ".upload-"
+
+
+def upload_prefix():
+    """How this process names its unfinished uploads: `.upload-PID-RANDOM.part`, so a
+    server starting after a crash knows which ones no live process is writing."""
+    return f"{UPLOAD_PREFIX}{os.getpid()}-"
+
+
+LEFTOVER = re.compile(r"\.upload-(?:(\d+)-)?.*\.part")
+STALE_AFTER = 3600.0  # seconds: an unfinished upload with no process we can ask about
+
+
+def remove_leftover_uploads(directory):
+    """Delete the unfinished uploads (`.upload-*.part`) under `directory` that
+    no running process is writing: those of a server that crashed or was
+    killed. Returns (files removed, bytes freed).
+
+    A file named with the process id of a live process stays: another server,
+    or a worker, may be writing it. (On Windows, where asking whether a process
+    lives is not as simple, and for names without a process id, a file left
+    untouched for an hour counts as abandoned.)"""
+    removed = freed = 0
+    now = time.time()
+    for folder, _, names in os.walk(directory):  # never follows links out of the folder
+        for name in names:
+            match = LEFTOVER.fullmatch(name)
+            if match is None:
+                continue
+            path = os.path.join(folder, name)
+            try:
+                status = os.lstat(path)
+                owner = match.group(1)
+                if owner is not None and os.name == "posix":
+                    if int(owner) != os.getpid() and process_lives(int(owner)):
+                        continue
+                elif now - status.st_mtime < STALE_AFTER:
+                    continue
+                os.remove(path)
+            except OSError:
+                continue
+            removed += 1
+            freed += status.st_size
+    return removed, freed
+
+
+def process_lives(pid):
+    """True when a process with this id exists (POSIX)."""
+    try:
+        os.kill(pid, 0)  # signal 0: nothing is sent, only the checks are made
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # it exists, and is another user's (or the id is absurd: keep the file)
+    return True
 
 
 def land(temporary, path):

@@ -25,8 +25,11 @@ REQUEST_LINE = re.compile(rf"({TOKEN}) ({TARGET}) HTTP/([0-9])\.([0-9])")
 FIELD_LINE = re.compile(rf"({TOKEN}):([\t\x20-\x7e\x80-\xff]*)")
 # §3.2.2: absolute-form, as proxies receive it: scheme "://" authority path "?" query.
 ABSOLUTE_FORM = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*)://([^/?]*)([^?]*)(?:\?(.*))?")
-# §3.2 and RFC 3986 §3.2.2: a Host value is a name, an address or [IPv6], and a port.
-HOST = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:\[\]%\-]*")
+# §3.2 and RFC 3986 §3.2.2: a Host value is a name or IPv4 address, or an IP literal in
+# brackets ([::1], or an IPvFuture [v1.x]), then an optional ":" port. Brackets only
+# around a whole literal: "[::1" or "a]b" would be read differently by another parser.
+HOST = re.compile(r"(?:[A-Za-z0-9._~!$&'()*+,;=%\-]*|\[(?:[0-9A-Fa-f:.]+|v[0-9A-Fa-f]+\.[A-Za-z0-9._~!$&'()*+,;=:\-]+)\])"
+                  r"(?::[0-9]*)?")
 # §6.2: Content-Length = 1*DIGIT; 18 digits keep it far below any size we accept.
 DIGITS = re.compile(r"[0-9]{1,18}")
 

@@ -32,6 +32,9 @@ def _qvalue(params):
 def accepts_gzip(accept_encoding):
     """True when an Accept-Encoding value allows gzip (q > 0, named or by '*')."""
     if not accept_encoding:
+        # An empty field asks for no coding (RFC 9110 §12.5.3). No field at all would allow
+        # any coding by the RFC; not compressing then is a policy (nginx's too): clients that
+        # send none are mostly raw sockets and curl without --compressed.
         return False
     named = star = None
     for element in accept_encoding.split(","):

@@ -38,8 +38,9 @@ class Outbox(collections.deque):
 
     __slots__ = ()
 
-    def send(self, sock):
-        """Send what the socket takes now; True once the outbox is empty."""
+    def send(self, sock, stop_at_file=False):
+        """Send what the socket takes now; True once the outbox is empty, or
+        (`stop_at_file`) once a file is next, for the caller to send elsewhere."""
         items = self
         try:
             if len(items) == 1 and type(items[0]) is bytes:  # the common case: one small answer
@@ -51,6 +52,8 @@ class Outbox(collections.deque):
                 return False
             while items:
                 if isinstance(items[0], FileBody):
+                    if stop_at_file:
+                        return True
                     if not send_file_part(sock, items[0]):
                         return False
                     items.popleft().close()

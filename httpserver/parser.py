@@ -225,11 +225,16 @@ class RequestParser:
             if content_length:
                 raise HTTPError(400, "both Content-Length and Transfer-Encoding; refusing an ambiguous body (RFC 9112 §6.1)")
             codings = [coding.lower() for coding in headers.get_list("transfer-encoding")]
-            for coding in codings:
-                if coding != "chunked":
-                    raise HTTPError(501, f"transfer coding {coding!r} is not supported")
-            if codings != ["chunked"]:
-                raise HTTPError(400, "chunked must be the one, final transfer coding (RFC 9112 §6.3)")
+            # §6.3 item 4: unless chunked is the final coding, the body's length cannot
+            # be known, so 400 and close, whatever the codings are.
+            if not codings or codings[-1] != "chunked":
+                raise HTTPError(400, "chunked must be the final transfer coding (RFC 9112 §6.3)")
+            # §6.1: a sender MUST NOT apply chunked more than once.
+            if codings.count("chunked") > 1:
+                raise HTTPError(400, "chunked applied more than once (RFC 9112 §6.1)")
+            # §6.1: a coding we do not implement under the final chunked: 501.
+            if len(codings) > 1:
+                raise HTTPError(501, f"transfer coding {codings[0]!r} is not supported (RFC 9112 §6.1)")
             request.chunked = True
             request.content_length = None
             self.state = CHUNK_SIZE

@@ -12,7 +12,12 @@ answer yet, goes back to the watcher; a finished one is closed gently by the
 lingerer (`linger.py`). So a pool of 16 serves thousands of keep-alive
 connections, and neither 50 trickling clients nor 100 that never read their
 downloads can take all the workers. At most `limits.max_connections` are
-served at once; beyond that a client gets 503.
+served at once, `limits.max_per_address` from one client (admission.py).
+
+A TLS handshake step can cost a key exchange and a signature: the watcher
+hands workers at most HANDSHAKES_AT_ONCE of them at a time, in turn per client
+address, so a flood of handshakes from one address leaves most workers to the
+established connections and others' handshakes their turn.
 
 Workers hand connections back through a queue and a byte on the wake-up socket,
 because a selector must only be changed by the thread that waits on it.
@@ -25,24 +30,29 @@ import ssl
 import threading
 import time
 
+from .alpn import negotiated
 from .blocking import DONE, PLAIN_HTTP, PLAIN_HTTP_ON_TLS_PORT, WANT_READ, WANT_WRITE, tls_handshake_step
+from .helpers import TakeTurns
 from .outbox import Outbox
 from .response import error_bytes
 from .server import BaseServer
+from .tls import send_close_notify
 
 READ, WRITE = selectors.EVENT_READ, selectors.EVENT_WRITE
 RECEIVE_SIZE = 64 * 1024
 SWEEP_INTERVAL = 1.0
+HANDSHAKES_AT_ONCE = 4  # workers doing TLS handshakes at most, whatever the queue holds
 
 
 class PooledClient:
     """A connection between workers: its socket, protocol state, output and deadline."""
 
-    __slots__ = ("sock", "address", "connection", "deadline", "handshaking", "events", "outbox")
+    __slots__ = ("sock", "address", "key", "connection", "deadline", "handshaking", "events", "outbox")
 
-    def __init__(self, sock, address, connection, deadline, handshaking):
+    def __init__(self, sock, address, key, connection, deadline, handshaking):
         self.sock = sock
         self.address = address
+        self.key = key  # the client's address, as admission.py counts it
         self.connection = connection
         self.deadline = deadline
         self.handshaking = handshaking
@@ -60,7 +70,9 @@ class PoolServer(BaseServer):
         self.ready = queue.SimpleQueue()  # watcher → workers
         self.returned = queue.SimpleQueue()  # workers → watcher
         self.parked = set()  # touched by the watching thread only
-        self.live = 0  # connections being served, parked or not (under self._lock)
+        self.selector = None  # the watching thread's, while it runs
+        self.handshakes = TakeTurns()  # handshakes that can move on, per client address (watcher only)
+        self.handshakes_running = 0  # handed to workers and not yet back (under self._lock)
         self._wake_writer.setblocking(False)
         self.workers = [threading.Thread(target=self.work, name=f"pool-worker-{n}", daemon=True)
                         for n in range(self.limits.pool_threads)]
@@ -70,7 +82,7 @@ class PoolServer(BaseServer):
     # -- the watching thread --------------------------------------------------
 
     def serve_forever(self):
-        selector = selectors.DefaultSelector()
+        selector = self.selector = selectors.DefaultSelector()
         selector.register(self._wake_reader, READ, "wake")
         next_sweep = time.monotonic() + SWEEP_INTERVAL
         try:
@@ -83,9 +95,15 @@ class PoolServer(BaseServer):
                         self.take_returned(selector)
                     else:
                         client = key.data
+                        if client not in self.parked:  # closed to make room earlier in this round
+                            continue
                         selector.unregister(client.sock)
                         self.parked.discard(client)
-                        self.ready.put(client)
+                        if client.handshaking:  # costly: in turn per address, a few at a time
+                            self.handshakes.add(client.key, client)
+                        else:
+                            self.ready.put(client)
+                self.start_handshakes()
                 now = time.monotonic()
                 if now >= next_sweep:
                     self.sweep(selector, now)
@@ -96,17 +114,47 @@ class PoolServer(BaseServer):
             self.lingerer.stop()
             self._stopped.set()
 
+    def start_handshakes(self):
+        """Hand workers the handshakes that can move on: at most HANDSHAKES_AT_ONCE
+        at a time, so established connections always find most workers free."""
+        while self.handshakes:
+            with self._lock:
+                if self.handshakes_running >= HANDSHAKES_AT_ONCE:
+                    return
+            client = self.handshakes.take()[1]
+            if client.deadline <= time.monotonic():  # it waited its whole handshake timeout
+                self.drop(client)
+                continue
+            with self._lock:
+                self.handshakes_running += 1
+            self.ready.put(client)
+
     def handle_accepted(self, sock, address):
-        if self.live >= self.limits.max_connections:  # only this thread adds to `live`
+        key = self.admission.admit(address, self.close_idle)
+        if key is None:
             return self.refuse_busy(sock)
+        if self.ssl_context is not None and not self.admission.start_handshake(key):
+            self.admission.release(key)  # too many handshakes from there already
+            return sock.close()
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         secure = self.ssl_context is not None
         wait = self.limits.handshake_timeout if secure else self.limits.idle_timeout
         connection = self.new_connection(address, secure)
-        with self._lock:
-            self.live += 1
-        self.park(PooledClient(sock, address, connection, time.monotonic() + wait, secure))
+        self.park(PooledClient(sock, address, key, connection, time.monotonic() + wait, secure))
+
+    def close_idle(self, key):
+        """Close a parked, idle keep-alive connection of `key` (any, if None).
+        Runs in the watching thread, the only one that touches `parked`."""
+        for client in self.parked:
+            if ((key is None or client.key == key) and client.events == READ and not client.handshaking
+                    and not client.outbox and client.connection.idle):
+                self.selector.unregister(client.sock)
+                self.parked.discard(client)
+                send_close_notify(client.sock)
+                self.drop(client)
+                return True
+        return False
 
     def take_returned(self, selector):
         for client in self.handed_back(self.returned):
@@ -157,8 +205,13 @@ class PoolServer(BaseServer):
     def step(self, client):
         """Advance one ready connection as far as it goes without waiting."""
         if client.handshaking:
-            if not self.handshake_step(client):
-                return
+            try:
+                if not self.handshake_step(client):
+                    return
+            finally:
+                with self._lock:
+                    self.handshakes_running -= 1
+                self.wake()  # the watcher may start another handshake
         if client.outbox:  # parked for room to write: go on sending
             return self.flush(client)
         sock, connection = client.sock, client.connection
@@ -208,13 +261,14 @@ class PoolServer(BaseServer):
         """Advance the TLS handshake; True once it is done and bytes may follow."""
         client.sock, outcome = tls_handshake_step(client.sock, self.ssl_context)
         if outcome == DONE:
-            client.handshaking = False
+            self.handshake_over(client)
+            client.connection = negotiated(client.sock, client.connection)  # HTTP/2 if ALPN chose "h2"
             client.deadline = time.monotonic() + self.limits.idle_timeout
             return True
         if outcome == WANT_READ or outcome == WANT_WRITE:
             self.park(client, READ if outcome == WANT_READ else WRITE)
         elif outcome == PLAIN_HTTP:
-            client.handshaking = False
+            self.handshake_over(client)
             client.connection.closing = True
             client.outbox.extend([error_bytes(400, PLAIN_HTTP_ON_TLS_PORT)])
             self.flush(client)
@@ -222,16 +276,21 @@ class PoolServer(BaseServer):
             self.drop(client)
         return False
 
+    def handshake_over(self, client):
+        client.handshaking = False
+        self.admission.end_handshake(client.key)
+
     def drop(self, client, gently=False):
         """The connection is over: free what it holds and close it (gently: linger)."""
+        if client.handshaking:
+            self.handshake_over(client)
         client.connection.close()
         client.outbox.close()
         if gently:
             self.lingerer.close_later(client.sock)
         else:
             client.sock.close()
-        with self._lock:
-            self.live -= 1
+        self.admission.release(client.key)
 
     def stop_connections(self):
         for _ in self.workers:
@@ -241,6 +300,8 @@ class PoolServer(BaseServer):
         for client in list(self.parked):
             self.drop(client)
         self.parked.clear()
+        while self.handshakes:
+            self.drop(self.handshakes.take()[1])
         while True:  # connections handed back after the watcher stopped
             try:
                 self.drop(self.returned.get_nowait())

@@ -121,6 +121,10 @@ _encoded_fields = {}  # tuple of (name, value) pairs → their lines, as bytes
 MAX_ENCODED_FIELDS = 4096
 MAX_REMEMBERED_BYTES = 512  # so the cache holds at most 2 MiB, whatever clients send
 _SERVER_FIELD = f"Server: {SERVER_NAME}\r\n".encode("ascii")
+# Take our Content-Type as given, never guess from the bytes (WHATWG Fetch, "X-Content-
+# Type-Options"): /echo reflects what a URL carries, and text/plain must not become a
+# script or a stylesheet in a browser that sniffs.
+_NOSNIFF_FIELD = b"X-Content-Type-Options: nosniff\r\n"
 
 
 def _encode_fields(fields):
@@ -153,7 +157,7 @@ def encode_head(response, *, close=False, keep_alive_header=False):
     if status in _NO_BODY_STATUSES:
         length = b""
     else:
-        length = b"Content-Length: %d\r\n" % response.body_length
+        length = _NOSNIFF_FIELD + b"Content-Length: %d\r\n" % response.body_length
     if close:
         connection = b"Connection: close\r\n"
     elif keep_alive_header:

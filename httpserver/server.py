@@ -29,6 +29,8 @@ import threading
 import time
 import traceback
 
+from .admission import Admission
+from .body import BodyStorage
 from .config import Limits
 from .connection import Connection
 from .linger import Lingerer
@@ -65,6 +67,8 @@ class BaseServer:
         self._listener_watched = False
         self._accept_failures = 0  # since the last log line about them
         self._accept_logged_at = -LOG_INTERVAL
+        self.storage = BodyStorage.from_limits(limits)  # one memory budget for every body
+        self.admission = Admission(limits)  # connections counted, in all and per address
 
     # -- where we are -----------------------------------------------------
 
@@ -148,14 +152,30 @@ class BaseServer:
         except OSError:
             pass  # its buffer is full of wake-ups already, or we are stopping
 
-    def handed_back(self, handoff):
-        """In the waiting thread: drain the wake-up socket, then yield every item
-        other threads have put in the queue `handoff`."""
+    def waker(self):
+        """`wake` as a function that holds the wake-up socket, not the server (so
+        helpers holding it keep no server alive after it is dropped)."""
+        writer = self._wake_writer
+
+        def wake():
+            try:
+                writer.send(b"w")
+            except OSError:
+                pass
+        return wake
+
+    def drain_wakeups(self):
+        """In the waiting thread: empty the wake-up socket (so select sleeps again)."""
         try:
             while self._wake_reader.recv(4096):
                 pass
         except (BlockingIOError, InterruptedError):
             pass
+
+    def handed_back(self, handoff):
+        """In the waiting thread: drain the wake-up socket, then yield every item
+        other threads have put in the queue `handoff`."""
+        self.drain_wakeups()
         while True:
             try:
                 yield handoff.get_nowait()
@@ -174,11 +194,13 @@ class BaseServer:
             pass
         self.lingerer.close_later(sock)
 
-    def log_fault(self, client, what):
-        """Log the exception being handled, once, with the client it happened for."""
+    def log_fault(self, client, what, error=None):
+        """Log the exception being handled (or `error`, caught on another thread),
+        once, with the client it happened for."""
         if self.error_log:
             peer = describe_address(client) if client else "a client"
-            self.error_log(f"error while {what} for {peer} (that connection is closed):\n{traceback.format_exc()}")
+            trace = "".join(traceback.format_exception(error)) if error is not None else traceback.format_exc()
+            self.error_log(f"error while {what} for {peer} (that connection is closed):\n{trace}")
 
     def shutdown(self, timeout=10.0):
         """Stop accepting, finish the connections, join threads, free the port."""
@@ -207,7 +229,13 @@ class BaseServer:
     def stop_connections(self):
         pass
 
+    def close_idle(self, key):
+        """Close one idle keep-alive connection of client `key` (any when None) to
+        make room for a newcomer; True if there was one (see admission.py)."""
+        return False
+
     def new_connection(self, client, secure, offload=False):
         """A fresh sans-I/O `Connection` for a client, wired to our logs."""
         return Connection(self.app, limits=self.limits, client=client, secure=secure,
-                          access_log=self.access_log, error_log=self.error_log, offload=offload)
+                          access_log=self.access_log, error_log=self.error_log, offload=offload,
+                          storage=self.storage)

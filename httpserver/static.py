@@ -4,132 +4,24 @@ Contract: `FileServer.serve_file(request, path, content_type)` answers a GET or
 HEAD for one file on disk with 200, 206, 304 or 416; `StaticFiles.handle` maps a
 URL path under `root` to such a file (or to `index.html`, a redirect, or a
 listing). Small files are kept in memory by `FileCache`, checked against the
-file's size and modification time on every request; large ones leave as a
-`FileBody` for `sendfile`.
+file's size and modification time (at most once a second for a URL answered a
+moment ago: `answer_from_memory`, which never touches the disk); large ones
+leave as a `FileBody` for `sendfile`.
 """
 
-import errno
-import gzip
 import os
-import threading
-from collections import OrderedDict
 from email.utils import formatdate
-from stat import S_ISDIR
+from stat import S_ISDIR, S_ISREG
 
 from . import mime
 from .errors import HTTPError
+from .filecache import FILE_ERRORS, NOT_A_FILE, FileCache, file_error, open_regular, stat_or_error
+from .listing import directory_listing
 from .negotiation import accepts_gzip, etag_matches, not_modified_since, parse_range
-from .pages import HTML, listing_page
-from .paths import CONTROL, resolve_with_stat
+from .paths import decode_segments, resolve_with_stat
 from .response import FileBody, Response
 
-
-# What can go wrong when a file a client named is looked at, opened or read.
-FILE_ERRORS = OSError
-
-# errno → what the client is told. Anything else is our problem: it stays an
-# OSError, which the connection logs and answers with 500.
-_FILE_ERRNOS = {
-    errno.ENOENT: (404, "not found"),
-    errno.ENOTDIR: (404, "not found"),
-    errno.ELOOP: (404, "not found"),  # a symbolic link loop
-    errno.EACCES: (403, "permission denied"),
-    errno.EPERM: (403, "permission denied"),
-    errno.EISDIR: (409, "that name is a folder"),
-    errno.ENAMETOOLONG: (400, "the path is longer than the file system allows"),
-    errno.ENOSPC: (507, "no space left to store the file"),
-    errno.EMFILE: (503, "server busy: too many open files"),
-    errno.ENFILE: (503, "server busy: too many open files"),
-    errno.EROFS: (403, "the folder is read-only"),
-}
-
-
-def file_error(error):
-    """The `HTTPError` a client should see for an OSError about a file it named
-    (or the error itself, when it is not the client's doing)."""
-    known = _FILE_ERRNOS.get(error.errno)
-    if known is None:
-        return error
-    status, reason = known
-    retry = [("Retry-After", "1")] if status == 503 else []
-    return HTTPError(status, reason, close=False, headers=retry)
-
-
-def stat_or_error(path):
-    """os.stat(path), with the errors a client should see."""
-    try:
-        return os.stat(path)
-    except FILE_ERRORS as error:
-        raise file_error(error) from None
-
-
-class CachedFile:
-    """A small file's bytes, its validators, and its gzip form once asked for."""
-
-    __slots__ = ("mtime_ns", "size", "data", "etag", "last_modified", "_gzipped", "_fields")
-
-    def __init__(self, stat, data):
-        self.mtime_ns = stat.st_mtime_ns
-        self.size = stat.st_size
-        self.data = data
-        self.etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
-        self.last_modified = formatdate(stat.st_mtime, usegmt=True)
-        self._gzipped = None
-        self._fields = {}
-
-    def fields(self, content_type, gzipped, extra=()):
-        """The header fields of a 200 for this file, built once per variant."""
-        fields = self._fields.get((content_type, gzipped))
-        if fields is None:
-            fields = [("Content-Type", content_type), ("Last-Modified", self.last_modified),
-                      ("ETag", self.etag[:-1] + '-gz"' if gzipped else self.etag),
-                      ("Accept-Ranges", "bytes")]
-            if mime.compressible(content_type):
-                fields.append(("Vary", "Accept-Encoding"))
-            if gzipped:
-                fields.append(("Content-Encoding", "gzip"))
-            fields.extend(extra)
-            self._fields[(content_type, gzipped)] = fields
-        return fields
-
-    @property
-    def gzipped(self):
-        if self._gzipped is None:
-            self._gzipped = gzip.compress(self.data, compresslevel=6, mtime=0)
-        return self._gzipped
-
-
-class FileCache:
-    """Least-recently-used file contents, bounded in entry size and in total."""
-
-    def __init__(self, max_file=256 * 1024, max_total=32 * 1024 * 1024):
-        self.max_file = max_file
-        self.max_total = max_total
-        self.total = 0
-        self.entries = OrderedDict()  # path → CachedFile
-        self.lock = threading.Lock()
-
-    def get(self, path, stat):
-        """The cached file for `path` if it still matches `stat`, else read it now."""
-        with self.lock:
-            entry = self.entries.get(path)
-            if entry is not None and entry.mtime_ns == stat.st_mtime_ns and entry.size == stat.st_size:
-                self.entries.move_to_end(path)
-                return entry
-        with open(path, "rb") as file:
-            entry = CachedFile(os.fstat(file.fileno()), file.read(self.max_file + 1))
-        if len(entry.data) != entry.size:
-            return entry  # it changed while we read it: serve it, do not keep it
-        with self.lock:
-            old = self.entries.pop(path, None)
-            if old is not None:
-                self.total -= old.size
-            self.entries[path] = entry
-            self.total += entry.size
-            while self.total > self.max_total:
-                _, evicted = self.entries.popitem(last=False)
-                self.total -= evicted.size
-        return entry
+__all__ = ["FileServer", "StaticFiles", "FILE_ERRORS", "file_error", "stat_or_error", "directory_listing"]
 
 
 class FileServer:
@@ -141,17 +33,28 @@ class FileServer:
         # A 304 repeats it, as its 200 would have (RFC 9110 §15.4.5).
         self.cache_control = [("Cache-Control", cache_control)] if cache_control else []
 
-    def serve_file(self, request, path, content_type, stat=None):
-        """GET or HEAD of the file at `path` (`stat`: its os.stat, if known)."""
+    def serve_file(self, request, path, content_type, stat=None, key=None):
+        """GET or HEAD of the file at `path` (`stat`: its os.stat, if known).
+        `key`: the URL that led here, kept ready for `ready_answer` when the file is small."""
         if stat is None:
             stat = stat_or_error(path)
+        if not S_ISREG(stat.st_mode):  # a FIFO, a device, a socket: never opened
+            raise HTTPError(403, NOT_A_FILE, close=False)
         if stat.st_size <= self.cache.max_file:
             try:
                 entry = self.cache.get(path, stat)
             except FILE_ERRORS as error:  # it changed since the stat
                 raise file_error(error) from None
+            if key is not None and entry.size == stat.st_size:
+                self.cache.keep_ready(key, entry, content_type)
             return self._respond(request, entry, content_type)
         return self._respond_large(request, path, content_type)
+
+    def ready_answer(self, request, key):
+        """The answer for the file `key` led to, from memory alone (no system
+        call), when it was checked against the disk a moment ago; else None."""
+        found = self.cache.ready(key)
+        return None if found is None else self._respond(request, *found)
 
     def _respond(self, request, entry, content_type):
         headers = request.headers
@@ -170,14 +73,13 @@ class FileServer:
             if chosen is not None:
                 start, end = chosen
                 fields = fields + [("Content-Range", f"bytes {start}-{end}/{entry.size}")]
-                return Response(206, entry.data[start : end + 1], fields)
+                # A view of the cached bytes, not a copy: a thousand clients asking
+                # for a range of one file share its one copy in memory.
+                return Response(206, memoryview(entry.data)[start : end + 1], fields)
         return Response(200, entry.gzipped if use_gzip else entry.data, fields)
 
     def _respond_large(self, request, path, content_type):
-        try:
-            file = open(path, "rb")
-        except FILE_ERRORS as error:
-            raise file_error(error) from None
+        file = open_regular(path)
         try:
             stat = os.fstat(file.fileno())
             etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
@@ -228,46 +130,15 @@ class FileServer:
                                     ("Content-Type", "text/plain; charset=utf-8")])
 
 
-def shown_name(name):
-    """A file name as text a reader can trust: control characters made visible,
-    so a name holding ESC or a line break cannot rewrite what is displayed."""
-    return CONTROL.sub(lambda match: f"\\x{ord(match.group()):02x}", name)
+WELL_KNOWN = ".well-known"  # RFC 8615: the one hidden name a site publishes on purpose
 
 
-MAX_LISTED = 500  # entries on one listing page: about 1 MiB at most, whatever is in the folder
-
-
-_listings = OrderedDict()  # (folder, url_path) → (the folder's mtime, the page): a few, recent
-_listings_lock = threading.Lock()  # the thread and pool models list folders from several threads
-MAX_LISTINGS = 8
-
-
-def directory_listing(url_path, folder):
-    """A page linking the entries of `folder` (see `pages.listing_page`): the
-    first MAX_LISTED by name, so a folder of 10,000 long names cannot make one
-    answer tens of megabytes (held once per client that does not read it). The
-    page is remembered until the folder changes (its mtime does when an entry
-    is added, removed or renamed): a client asking for it again and again
-    costs one stat each time, not a new page."""
-    key, changed = (folder, url_path), os.stat(folder).st_mtime_ns
-    with _listings_lock:
-        known = _listings.get(key)
-    if known is None or known[0] != changed:
-        known = (changed, _listing_body(url_path, folder))
-        with _listings_lock:
-            _listings[key] = known
-            _listings.move_to_end(key)
-            if len(_listings) > MAX_LISTINGS:
-                _listings.popitem(last=False)
-    return Response(200, known[1], [("Content-Type", HTML)])
-
-
-def _listing_body(url_path, folder):
-    with os.scandir(folder) as entries:  # the kind of each entry comes with its name: no stat each
-        visible = [entry for entry in entries if not entry.name.startswith(".")]
-    visible.sort(key=lambda entry: entry.name)
-    names = [entry.name + ("/" if entry.is_dir() else "") for entry in visible[:MAX_LISTED]]
-    return listing_page(url_path, names, shown_name, not_listed=len(visible) - len(names))
+def is_hidden(url_path):
+    """True when a segment of `url_path` names a hidden file or folder (".git",
+    ".env", ".htpasswd"...): never served, except under /.well-known/."""
+    segments = decode_segments(url_path)
+    start = 1 if segments and segments[0] == WELL_KNOWN else 0
+    return any(segment.startswith(".") for segment in segments[start:])
 
 
 class StaticFiles:
@@ -277,7 +148,17 @@ class StaticFiles:
         self.root = root
         self.file_server = file_server or FileServer()
 
+    def answer_from_memory(self, request, url_path):
+        """The answer when `url_path` led to a small file a moment ago (see
+        filecache.py), with no system call; None when the disk must be asked."""
+        return self.file_server.ready_answer(request, ("static", self.root, url_path))
+
     def handle(self, request, url_path):
+        answer = self.file_server.ready_answer(request, ("static", self.root, url_path))
+        if answer is not None:
+            return answer
+        if is_hidden(url_path):
+            raise HTTPError(404, "not found", close=False)
         path, stat = resolve_with_stat(self.root, url_path)
         if stat is None:
             stat = stat_or_error(path)
@@ -289,8 +170,8 @@ class StaticFiles:
                 return Response(301, b"", [("Location", location)])
             index = os.path.join(path, "index.html")
             if os.path.isfile(index):
-                return self.file_server.serve_file(request, index, mime.TYPES[".html"])
+                return self.file_server.serve_file(request, index, mime.TYPES[".html"], key=("static", self.root, url_path))
             listing = directory_listing(url_path, path)
             listing.headers.extend(self.file_server.cache_control)
             return listing
-        return self.file_server.serve_file(request, path, mime.content_type(path), stat)
+        return self.file_server.serve_file(request, path, mime.content_type(path), stat, key=("static", self.root, url_path))

@@ -4,15 +4,17 @@ Contract:
 - `context_from_files(certfile, keyfile)` builds a server-side `ssl.SSLContext`
   from PEM files.
 - `local_ca_context(folder)` uses the certificate authority kept in `folder`
-  (made there with trustme the first time: `ca.pem`, public, and `ca-key.pem`,
-  readable by its owner only), issues a fresh certificate for localhost, and
-  returns (context, path of ca.pem). A browser told once to trust `ca.pem` keeps
+  (made there the first time, see localca.py: `ca.pem`, public, and
+  `ca-key.pem`, readable by its owner only; a folder or key others can read is
+  refused), issues a fresh certificate for localhost, and returns (context,
+  path of ca.pem). A browser told once to trust `ca.pem` keeps
   trusting every later certificate, as long as the folder is kept.
 - `local_ca_files(folder, leaf_folder)` is the same, but writes the localhost
   certificate and its key to `leaf_folder`, for worker processes that must all
   serve the same certificate.
 - `write_key_log(context, path)` makes the context append its session secrets to
-  `path`, in the SSLKEYLOGFILE format that Wireshark reads.
+  `path`, in the SSLKEYLOGFILE format that Wireshark reads (a new file is made
+  0600; an existing one must be the user's own, 0600, and not a link).
 - `default_ca_folder()` is where the command line keeps its CA.
 - `send_close_notify(sock)` ends TLS politely before the TCP close.
 
@@ -21,11 +23,15 @@ one line for the learner.
 """
 
 import os
+import shutil
 import ssl
 import sys
+import tempfile
 from pathlib import Path
 
 from .listener import StartupError
+from .localca import LocalCA
+from .privatefiles import create_private, open_private_log, same_file
 
 
 def _base_context():
@@ -47,11 +53,6 @@ def context_from_files(certfile, keyfile=None):
     return context
 
 
-HOSTNAMES = ("localhost", "127.0.0.1", "::1")
-CA_CERT, CA_KEY = "ca.pem", "ca-key.pem"
-CA_NAME = "httpserver local CA"
-
-
 def default_ca_folder():
     """The per-user folder where the command line keeps its local CA: the
     platform's usual place for an application's data."""
@@ -64,55 +65,33 @@ def default_ca_folder():
     return str(Path(base) / "httpserver" / "ca")
 
 
-def write_private(path, data):
-    """Write a private key readable by its owner only (mode 0600 from the start,
-    so it is never readable by others, not even for a moment)."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "wb") as file:
-        file.write(data)
-
-
-def load_or_create_ca(folder):
-    """The trustme CA kept in `folder`, made and saved there if absent."""
-    try:
-        import trustme
-    except ImportError:
-        raise StartupError("--tls without --certfile needs the trustme package: pip install trustme") from None
-    cert_path, key_path = os.path.join(folder, CA_CERT), os.path.join(folder, CA_KEY)
-    if os.path.exists(cert_path) and os.path.exists(key_path):
-        try:
-            with open(cert_path, "rb") as cert, open(key_path, "rb") as key:
-                return trustme.CA.from_pem(cert.read(), key.read()), cert_path
-        except (OSError, ValueError) as error:
-            raise StartupError(f"cannot read the local CA in {folder} ({error}); "
-                               f"delete that folder to make a new CA") from None
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        # The name a browser's list of authorities will show.
-        authority = trustme.CA(organization_name=CA_NAME,
-                               organization_unit_name="for development on this computer only")
-        write_private(key_path, authority.private_key_pem.bytes())  # the key first:
-        authority.cert_pem.write_to_path(cert_path)  # a ca.pem is never without its key
-    except OSError as error:
-        raise StartupError(f"cannot write the local CA to {folder}: {error}") from None
-    return authority, cert_path
-
-
 def local_ca_context(folder):
-    authority, ca_path = load_or_create_ca(folder)
+    """(context with a new localhost certificate, path of the CA's ca.pem)."""
+    authority = LocalCA.load_or_create(folder)
     context = _base_context()
-    authority.issue_cert(*HOSTNAMES).configure_cert(context)  # its key stays in memory
-    return context, ca_path
+    chain, key = authority.issue_localhost()
+    # The ssl module loads keys from files only: a private folder, gone at once.
+    leaf_folder = tempfile.mkdtemp(prefix="httpserver-leaf-")
+    try:
+        certfile, keyfile = _write_leaf(leaf_folder, chain, key)
+        context.load_cert_chain(certfile, keyfile)
+    finally:
+        shutil.rmtree(leaf_folder, ignore_errors=True)
+    return context, authority.path
 
 
 def local_ca_files(folder, leaf_folder):
     """Returns (certfile, keyfile, ca_path); see the module docstring."""
-    authority, ca_path = load_or_create_ca(folder)
-    certificate = authority.issue_cert(*HOSTNAMES)
-    certfile, keyfile = os.path.join(leaf_folder, "cert.pem"), os.path.join(leaf_folder, "key.pem")
-    certificate.cert_chain_pems[0].write_to_path(certfile)
-    write_private(keyfile, certificate.private_key_pem.bytes())
-    return certfile, keyfile, ca_path
+    authority = LocalCA.load_or_create(folder)
+    certfile, keyfile = _write_leaf(leaf_folder, *authority.issue_localhost())
+    return certfile, keyfile, authority.path
+
+
+def _write_leaf(folder, chain, key):
+    certfile, keyfile = os.path.join(folder, "cert.pem"), os.path.join(folder, "key.pem")
+    create_private(keyfile, key)
+    create_private(certfile, chain, mode=0o644)
+    return certfile, keyfile
 
 
 def write_key_log(context, path):
@@ -121,12 +100,19 @@ def write_key_log(context, path):
     Anyone with this file can decrypt the captured traffic: it is for
     learning and debugging on your own machine, never for a real server.
     """
+    # Created readable by its owner only; an existing file must be ours and
+    # private, and not a link (privatefiles.py). Python then opens it by name:
+    # if that is no longer the file we checked, we refuse.
+    descriptor = open_private_log(path)
     try:
-        # Created readable by its owner only; OpenSSL then appends to it.
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
         context.keylog_filename = path
+        if not same_file(descriptor, path):
+            context.keylog_filename = None
+            raise StartupError(f"the key log {path} was replaced while it was opened")
     except (OSError, NotImplementedError) as error:
         raise StartupError(f"cannot write the TLS key log {path}: {error}") from None
+    finally:
+        os.close(descriptor)
 
 
 def send_close_notify(sock):

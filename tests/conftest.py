@@ -136,3 +136,17 @@ def request(server, method, path, *, body=None, headers=None):
         return response.status, response.headers, response.read()
     finally:
         connection.close()
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The stage tester's mutation score: of the bugs planted in tests/stage_servers (one per
+    test of test_stages_mutants_*.py), how many the stage aimed at each caught, naming its rule."""
+    verdicts = [value for reports in terminalreporter.stats.values() for report in reports
+                if getattr(report, "when", None) == "call"
+                for name, value in getattr(report, "user_properties", ()) if name == "planted-bug"]
+    if verdicts:
+        caught = verdicts.count("caught")
+        terminalreporter.write_line(
+            f"stage tester mutation score: {caught} of {len(verdicts)} planted bugs caught by the stage aimed "
+            f"at them, naming the rule ({100 * caught / len(verdicts):.0f}%); "
+            f"{verdicts.count('misreported')} misreported, {verdicts.count('missed')} missed")

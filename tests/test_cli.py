@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -31,13 +32,14 @@ def free_port():
 class RunningServer:
     """`python -m httpserver` in a child process; stopped with Ctrl-C (SIGINT)."""
 
-    def __init__(self, *arguments, env=None):
+    def __init__(self, *arguments, env=None, program=(PYTHON, "-m", "httpserver")):
         self.port = free_port()
         self.process = subprocess.Popen(
-            [PYTHON, "-m", "httpserver", "--port", str(self.port), *arguments],
+            [*program, "--port", str(self.port), *arguments],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPOSITORY,
             env=None if env is None else {**os.environ, **env})
         self.banner = ""
+        self.rest = []  # stderr after the banner, read as it comes (a full pipe would stall the server)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:  # the banner's last line says it is ready
             line = self.process.stderr.readline()
@@ -45,20 +47,31 @@ class RunningServer:
                 break
             self.banner += line
             if "Ctrl-C" in line:
+                self.reader = threading.Thread(target=self._read_the_rest, daemon=True)
+                self.reader.start()
                 return
+        self.reader = None
         self.stop()
         raise AssertionError(f"server did not start: {self.banner}")
+
+    def _read_the_rest(self):
+        for line in self.process.stderr:  # the same buffered stream as the banner: nothing is lost
+            self.rest.append(line)
 
     def stop(self):
         """Ctrl-C, then wait; returns (exit status, rest of stderr)."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGINT)
         try:
-            _, rest = self.process.communicate(timeout=15)
+            self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            _, rest = self.process.communicate()
-        return self.process.returncode, rest
+            self.process.wait()
+        if self.reader is not None:
+            self.reader.join(10)
+        else:
+            self.rest.append(self.process.stderr.read())
+        return self.process.returncode, "".join(self.rest)
 
 
 def test_help_lists_every_option():

@@ -35,6 +35,18 @@ def test_echo_and_user_agent(server):
     assert (status, body) == (200, b"foobar/1.2.3")
 
 
+def test_every_response_with_a_body_forbids_type_sniffing(server):
+    """/echo reflects its input: browsers must take text/plain as given (Fetch: nosniff)."""
+    for method, path in [("GET", "/echo/%3Cscript%3Ealert(1)%3C%2Fscript%3E"), ("GET", "/"),
+                         ("GET", "/no/such/page"), ("BREW", "/"), ("HEAD", "/about.txt")]:
+        status, headers, _ = request(server, method, path)
+        assert headers["X-Content-Type-Options"] == "nosniff", (method, path, status)
+    status, headers, body = request(server, "GET", "/echo/%3Cb%3Ehi%3C%2Fb%3E")
+    assert (status, headers["Content-Type"], body) == (200, "text/plain", b"<b>hi</b>")
+    status, headers, _ = request(server, "DELETE", "/files/never-there")
+    assert status == 404 and headers["X-Content-Type-Options"] == "nosniff"
+
+
 def test_codecrafters_exact_bytes(server):
     """The byte-level answers the CodeCrafters 'build your own HTTP server' stages check."""
     [(status, headers, body)] = parse_responses(exchange(server, b"GET /echo/abc HTTP/1.1\r\nHost: localhost:4221\r\nConnection: close\r\n\r\n"))
@@ -186,6 +198,18 @@ def test_protocol_error_closes_the_connection(server):
     assert len(responses) == 1
     status, headers, body = responses[0]
     assert status == 400 and headers["Connection"] == "close" and b"colon" in body
+
+
+@pytest.mark.parametrize("codings, status", [
+    ("xchunked", 400), ("chunked, identity", 400), ("gzip", 400),  # RFC 9112 §6.3 item 4
+    ("gzip, chunked", 501),  # RFC 9112 §6.1: framing understood, coding not implemented
+])
+def test_transfer_codings_not_ending_in_chunked_are_400_and_close(server, codings, status):
+    data = (f"POST /files/te.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: {codings}\r\n\r\n"
+            "5\r\nhello\r\n0\r\n\r\nGET /echo/smuggled HTTP/1.1\r\nHost: x\r\n\r\n").encode()
+    responses = parse_responses(exchange(server, data))
+    assert [response[0] for response in responses] == [status]  # the smuggled GET is never answered
+    assert responses[0][1]["Connection"] == "close"
 
 
 # -- timeouts ------------------------------------------------------------------------

@@ -57,6 +57,8 @@ def test_a_damaged_ca_is_one_clear_line(tmp_path):
     from httpserver.listener import StartupError
     (tmp_path / "ca.pem").write_text("not a certificate")
     (tmp_path / "ca-key.pem").write_text("not a key")
+    os.chmod(tmp_path / "ca-key.pem", 0o600)
+    os.chmod(tmp_path, 0o700)
     with pytest.raises(StartupError, match="delete that folder"):
         serve_in_background(tls=True, ca_folder=str(tmp_path))
 
@@ -179,3 +181,139 @@ def test_the_server_ends_tls_with_close_notify(model, tmp_path):
                         break
                     received += chunk
     assert received.startswith(b"HTTP/1.1 200 OK\r\n") and received.endswith(b"\r\n\r\nbye")
+
+
+# -- secrets kept as OpenSSH keeps them ------------------------------------------------
+
+posix_only = pytest.mark.skipif(os.name != "posix", reason="file modes and owners are POSIX")
+
+
+def start_with_ca(folder, **options):
+    from httpserver.background import make_server
+    server = make_server(port=0, tls=True, ca_folder=str(folder), **options)
+    server.close()
+    return server
+
+
+@posix_only
+def test_a_ca_key_others_can_read_is_refused_and_left_alone(tmp_path):
+    from httpserver.listener import StartupError
+    folder = tmp_path / "ca"
+    start_with_ca(folder)
+    key = folder / "ca-key.pem"
+    os.chmod(key, 0o644)
+    before = key.read_bytes()
+    with pytest.raises(StartupError, match=r"can be read or written by others \(mode 644\): chmod 600"):
+        start_with_ca(folder)
+    assert key.read_bytes() == before and stat.S_IMODE(key.stat().st_mode) == 0o644
+
+
+@posix_only
+@pytest.mark.parametrize("mode", [0o755, 0o770, 0o777])
+def test_a_ca_folder_others_can_read_or_write_is_refused(tmp_path, mode):
+    from httpserver.listener import StartupError
+    folder = tmp_path / "ca"
+    folder.mkdir()
+    os.chmod(folder, mode)
+    with pytest.raises(StartupError, match="chmod 700"):
+        start_with_ca(folder)
+    assert os.listdir(folder) == []  # nothing was written there
+
+
+@posix_only
+def test_a_key_without_its_certificate_is_never_overwritten(tmp_path):
+    """An existing ca-key.pem (world-readable, say) used to receive the new key as it was."""
+    from httpserver.listener import StartupError
+    folder = tmp_path / "ca"
+    folder.mkdir(mode=0o700)
+    (folder / "ca-key.pem").write_text("someone else's key")
+    with pytest.raises(StartupError, match="without ca.pem"):
+        start_with_ca(folder)
+    assert (folder / "ca-key.pem").read_text() == "someone else's key"
+
+
+@posix_only
+@pytest.mark.parametrize("planted", ["ca-key.pem", "ca.pem"])
+def test_a_planted_symbolic_link_is_not_followed(tmp_path, planted):
+    from httpserver.listener import StartupError
+    folder = tmp_path / "ca"
+    folder.mkdir(mode=0o700)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    os.symlink(victim, folder / planted)
+    with pytest.raises(StartupError):
+        start_with_ca(folder)
+    assert victim.read_text() == "precious"
+
+
+@posix_only
+def test_a_symbolic_link_as_the_key_of_an_existing_ca_is_refused(tmp_path):
+    from httpserver.listener import StartupError
+    folder = tmp_path / "ca"
+    start_with_ca(folder)
+    os.replace(folder / "ca-key.pem", tmp_path / "moved-key.pem")
+    os.symlink(tmp_path / "moved-key.pem", folder / "ca-key.pem")
+    with pytest.raises(StartupError, match="not a plain file"):
+        start_with_ca(folder)
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() != 0, reason="chown to another user needs root")
+def test_a_ca_folder_or_key_of_another_user_is_refused(tmp_path):
+    from httpserver.listener import StartupError
+    folder = tmp_path / "ca"
+    start_with_ca(folder)
+    os.chown(folder / "ca-key.pem", 65534, 65534)
+    with pytest.raises(StartupError, match="belongs to another user"):
+        start_with_ca(folder)
+    os.chown(folder / "ca-key.pem", 0, 0)
+    os.chown(folder, 65534, 65534)
+    with pytest.raises(StartupError, match="belongs to another user"):
+        start_with_ca(folder)
+
+
+def test_certificates_are_the_servers_own_for_server_use_only(tmp_path):
+    """Not "trustme" test certificates: our own CA's name, a CA limited to this
+    computer's names, a server certificate for TLS servers only, sensible lifetimes."""
+    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    with serve_in_background(tls=True, ca_folder=str(tmp_path / "ca")) as running:
+        pem = ssl.get_server_certificate(("127.0.0.1", running.port))
+        authority = x509.load_pem_x509_certificate(open(running.ca_file, "rb").read())
+    leaf = x509.load_pem_x509_certificate(pem.encode())
+    issuer = authority.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value
+    assert issuer == "httpserver local CA" and "trustme" not in authority.subject.rfc4514_string()
+    assert leaf.issuer == authority.subject
+    lifetime = leaf.not_valid_after_utc - leaf.not_valid_before_utc
+    assert 30 <= lifetime.days <= 200, lifetime  # a server certificate: days, not a millennium
+    assert (authority.not_valid_after_utc - authority.not_valid_before_utc).days <= 3660
+    usages = leaf.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(usages) == [ExtendedKeyUsageOID.SERVER_AUTH]  # no code signing, no client auth
+    assert leaf.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is False
+    constraints = authority.extensions.get_extension_for_class(x509.NameConstraints)
+    assert constraints.critical and x509.DNSName("localhost") in constraints.value.permitted_subtrees
+    names = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert names.get_values_for_type(x509.DNSName) == ["localhost"]
+
+
+@posix_only
+def test_an_existing_key_log_others_can_read_is_refused(tmp_path):
+    from httpserver.listener import StartupError
+    key_log = tmp_path / "keys.log"
+    key_log.write_text("")
+    os.chmod(key_log, 0o644)
+    with pytest.raises(StartupError, match=r"key log .* can be read or written by others"):
+        start_with_ca(tmp_path / "ca", keylog=str(key_log))
+    os.chmod(key_log, 0o600)
+    start_with_ca(tmp_path / "ca", keylog=str(key_log))  # the user's own, private: accepted
+
+
+@posix_only
+def test_a_key_log_that_is_a_symbolic_link_is_refused(tmp_path):
+    from httpserver.listener import StartupError
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    os.chmod(victim, 0o600)
+    os.symlink(victim, tmp_path / "keys.log")
+    with pytest.raises(StartupError, match="symbolic link"):
+        start_with_ca(tmp_path / "ca", keylog=str(tmp_path / "keys.log"))
+    assert victim.read_text() == "precious"

@@ -38,10 +38,12 @@ def test_environment_yml_lists_the_same_packages_as_pyproject():
 
 def test_server_package_uses_only_the_standard_library():
     """The server runs on a bare Python; only httpserver.lab may use more (lazily)."""
-    allowed_third_party = {"trustme"}  # imported inside a function, only for --tls without files
+    allowed_third_party = {"cryptography"}  # imported inside a function, only for --tls without files
     for path in (REPOSITORY / "httpserver").glob("*.py"):
         # The benchmark is a tool, not the server: it may plot, if matplotlib is there.
         allowed = allowed_third_party | ({"matplotlib"} if path.name == "bench.py" else set())
+        # HTTP/2 (an optional extra) lives in http2.py, imported only once a client chose "h2".
+        allowed |= {"h2"} if path.name == "http2.py" else set()
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
@@ -53,6 +55,24 @@ def test_server_package_uses_only_the_standard_library():
             for name in names:
                 top = name.split(".")[0]
                 assert top in sys.stdlib_module_names or top in allowed or top == "httpserver", (path.name, name)
+
+
+def test_only_alpn_imports_the_http2_module_and_only_when_asked():
+    """Without h2 installed, the HTTP/1.1 server imports nothing that needs it."""
+    for path in (REPOSITORY / "httpserver").glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:  # module level only: an import inside a function runs when called
+            if isinstance(node, ast.ImportFrom) and node.module in ("http2", "httpserver.http2"):
+                raise AssertionError(f"{path.name} imports the HTTP/2 module at load time")
+    code = ("import sys; sys.modules['h2'] = None\n"  # as if h2 were not installed
+            "import httpserver, httpserver.__main__, httpserver.eventloop, httpserver.pool, httpserver.blocking\n"
+            "from httpserver import serve_in_background\n"
+            "import requests\n"
+            "with serve_in_background(model='select') as server:\n"
+            "    assert requests.get(server.url + '/echo/ok', timeout=5).text == 'ok'\n"
+            "assert 'httpserver.http2' not in sys.modules\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
 
 
 def test_only_io_modules_import_socket_selectors_or_ssl():

@@ -95,3 +95,41 @@ def test_two_responses_in_one_read_come_out_one_at_a_time():
         client = Client(ours, time.perf_counter(), timeout=2.0)
         assert [client.read_response().body, client.read_response().body] == [b"one", b"two"]
         assert client.extra_bytes(0.05) == b""
+
+
+def test_interim_responses_are_read_apart_or_collected_before_the_final_one():
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        theirs.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+        client = Client(ours, time.perf_counter(), timeout=2.0)
+        assert client.read_interim() == 100
+        theirs.sendall(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n")
+        interim = []
+        assert client.read_response("POST", interim=interim).status == 201 and interim == [100]
+
+
+@pytest.mark.parametrize("sent, words", [
+    (b"", "no answer within 0.3 s: the connection stayed open and nothing came back"),
+    (b"HTTP/1.1 200 OK\r\nContent-Le", "an answer began (27 bytes) but its head did not end within 0.3 s"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort", "Content-Length announced 9 bytes of body, but only 5"),
+])
+def test_a_server_that_stops_sending_is_told_apart_by_what_it_sent(sent, words):
+    ours, theirs = socket.socketpair()
+    with ours, theirs:
+        theirs.sendall(sent)
+        with pytest.raises(StageFailure) as failure:
+            Client(ours, time.perf_counter(), timeout=0.3).read_response()
+    assert words in failure.value.problem
+
+
+def test_a_close_before_the_answer_is_told_from_a_close_in_the_middle_of_it():
+    for sent, words in ((b"", "the server closed the connection without answering"),
+                        (b"HTTP/1.1 200 OK\r\n",
+                         "the server closed the connection in the middle of the response head")):
+        ours, theirs = socket.socketpair()
+        with ours:
+            theirs.sendall(sent)
+            theirs.close()
+            with pytest.raises(StageFailure) as failure:
+                Client(ours, time.perf_counter(), timeout=2.0).read_response()
+        assert failure.value.problem == words

@@ -4,6 +4,7 @@ and folder listings, over real sockets, with the Accept fields real clients send
 import io
 import shutil
 import subprocess
+import time
 from html.parser import HTMLParser
 from urllib.parse import urljoin
 
@@ -89,14 +90,46 @@ def test_cache_control_is_configurable(make_server):
     assert "Cache-Control" not in requests.get(silent.url + "/style.css", timeout=10).headers
 
 
-def test_an_edited_file_is_seen_on_the_next_request(make_server, site):
+@pytest.mark.parametrize("model", ["thread", "select"])
+def test_an_edited_file_is_seen_within_a_second(make_server, site, model):
+    """A file answered a moment ago is kept ready and checked against the disk at
+    most once a second (file_check_interval), as nginx's open file cache does."""
     root, _ = site
-    running = make_server(model="select")
+    running = make_server(model=model)
+    with requests.Session() as browser:
+        old = browser.get(running.url + "/style.css", timeout=10)
+        edited = time.monotonic()
+        (root / "style.css").write_text("body { color: red; }\n")
+        while True:
+            new = browser.get(running.url + "/style.css", headers={"If-None-Match": old.headers["ETag"]},
+                              timeout=10)
+            if new.status_code == 200 or time.monotonic() - edited > 3:
+                break
+            time.sleep(0.05)
+    assert new.status_code == 200 and new.text == "body { color: red; }\n"
+    assert time.monotonic() - edited < 1.0 + 0.5  # (the half second: a loaded machine's headroom)
+
+
+def test_with_no_check_interval_an_edited_file_is_seen_on_the_next_request(make_server, site):
+    root, _ = site
+    running = make_server(model="select", file_check_interval=0)
     with requests.Session() as browser:
         old = browser.get(running.url + "/style.css", timeout=10)
         (root / "style.css").write_text("body { color: red; }\n")
         new = browser.get(running.url + "/style.css", headers={"If-None-Match": old.headers["ETag"]}, timeout=10)
     assert new.status_code == 200 and new.text == "body { color: red; }\n"
+
+
+@pytest.mark.parametrize("model", ["thread", "select"])
+def test_a_change_made_through_the_server_is_seen_at_once(make_server, model):
+    running = make_server(model=model)
+    with requests.Session() as browser:
+        assert browser.put(running.url + "/files/note.txt", data=b"one", timeout=10).status_code == 201
+        assert browser.get(running.url + "/files/note.txt", timeout=10).content == b"one"
+        assert browser.put(running.url + "/files/note.txt", data=b"two!", timeout=10).status_code == 204
+        assert browser.get(running.url + "/files/note.txt", timeout=10).content == b"two!"
+        assert browser.delete(running.url + "/files/note.txt", timeout=10).status_code == 204
+        assert browser.get(running.url + "/files/note.txt", timeout=10).status_code == 404
 
 
 # -- the favicon ----------------------------------------------------------------------

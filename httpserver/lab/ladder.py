@@ -247,3 +247,49 @@ def _mark_long_pauses(ax, positions, times) -> None:
         if gap >= 5.0 and gap > 10 * typical:  # e.g. a 40 ms delayed ACK
             ax.text(-0.02, positions[i] - 0.55, f"+{gap:.1f} ms", ha="right", va="center",
                     fontsize=8, style="italic", color="0.3")
+
+
+def plot_messages(rows, client_name="client", server_name="server", ax=None,
+                  title="Messages between client and server"):
+    """A ladder of messages that are not TCP segments (HTTP/2 frames, say), in the same look.
+
+    `rows` are (milliseconds, from_client, label) tuples, in order; one row per
+    message, real times on the axis ticks. Colour says who sent it, as in
+    `plot_ladder`. Returns the Figure.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    if not rows:
+        raise ValueError("no messages to draw")
+    row_inches = max(MIN_ROW_INCHES, min(ROW_INCHES, (style.MAX_FIGURE_HEIGHT - 1.9) / len(rows)))
+    font = 8.5 if row_inches >= 0.34 else 7.5
+    if ax is None:
+        figure, ax = plt.subplots(figsize=(style.FIGURE_WIDTH, 1.9 + row_inches * len(rows)))
+    else:
+        figure = ax.figure
+    for lane in (0.0, 1.0):
+        ax.plot([lane, lane], [-0.8, len(rows) + 0.2], color=style.NEUTRAL, linewidth=2, zorder=1)
+    for y, (_, from_client, label) in enumerate(rows):
+        start, end = (0.0, 1.0) if from_client else (1.0, 0.0)
+        colour = style.CLIENT if from_client else style.SERVER
+        ax.annotate("", xy=(end, y + 0.3), xytext=(start, y),
+                    arrowprops=dict(arrowstyle="-|>", color=colour, linewidth=1.4), zorder=2)
+        ax.text(0.5, y - 0.04, label, ha="center", va="bottom", fontsize=font, zorder=3,
+                bbox=dict(facecolor="white", edgecolor="none", pad=0.5, alpha=0.8))
+    ax.set_xlim(-0.12, 1.12)
+    ax.set_ylim(len(rows) + 0.2, -0.8)  # time flows down
+    ax.set_xticks([0.0, 1.0])
+    ax.set_xticklabels([f"client\n{client_name}", f"server\n{server_name}"], fontsize=10)
+    ax.xaxis.tick_top()
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels([f"{row[0]:.1f}" for row in rows], fontsize=font - 0.5)
+    ax.set_ylabel("time since the first message (ms)\none row per message, not to scale")
+    for side in ("left", "right", "bottom", "top"):
+        ax.spines[side].set_visible(False)
+    handles = [Line2D([], [], color=style.CLIENT, label="sent by the client"),
+               Line2D([], [], color=style.SERVER, label="sent by the server")]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, fontsize=8, frameon=False)
+    ax.set_title(title, fontsize=12, pad=12)
+    figure.tight_layout()
+    return figure

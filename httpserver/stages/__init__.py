@@ -12,7 +12,7 @@ From Python (the notebooks' Build sections):
 
     from httpserver.stages import run_stages, STAGES
     report = run_stages(command, upto=3)
-    report.passed, report.results   # StageResult(name, chapter, title, status, message, exchange)
+    report.passed, report.results   # StageResult(name, chapter, title, status, message, exchange, ...)
 
 Stage names are "NN-slug", NN the chapter that teaches what the stage checks.
 
@@ -25,16 +25,31 @@ The modules, in reading order:
     wire.py       a recording connection that reads responses one by one
     response.py   the rules a response head must follow (RFC 9112)
     failure.py    StageFailure and the message the learner reads
-    messages.py, files.py, clients.py, persistence.py, https.py, limits.py, load.py:
-                  the stages of chapters 01-03, 04, 05, 06, 07, 08 and 09
+    expectations.py  what a response must be, each expectation with its own rule and hint
+    messages.py   chapters 01-02: accept, read a head, parse it, refuse a malformed one
+    routes.py     chapter 03: /echo/, /user-agent, HEAD, Date, errors
+    files.py      chapter 04: /files/, static files, traversal, atomic uploads
+    clients.py    chapter 05: many clients at once
+    persistence.py, chunked.py, compression.py
+                  chapter 06: keep-alive, Connection, HTTP/1.0; chunked bodies; gzip
+    https.py      chapter 07: HTTPS with the tester's certificate
+    limits.py, smuggling.py, slowloris.py
+                  chapter 08: sizes and Expect; ambiguous bodies; slow heads
+    load.py       chapter 09: a modest load
+
+STAGES stays in chapter order whatever the import order; within a chapter, the
+modules' import order below is the stages' order. A module of new stages needs
+only its line here.
 """
 
 from .failure import StageFailure
 from .runner import FAILED, NOT_REACHED, PASSED, Report, StageResult, run_stages, select_stages
 from .stage import STAGES, Stage
 
-# Importing a module registers its stages, so the import order is the stage order.
-from . import messages, files, clients, persistence, https, limits, load  # noqa: E402,F401  chapters 01-09
+# Importing a module registers its stages.
+from . import messages, routes, files, clients  # noqa: E402,F401  chapters 01-05
+from . import persistence, chunked, compression, https  # noqa: E402,F401  chapters 06-07
+from . import limits, smuggling, slowloris, load  # noqa: E402,F401  chapters 08-09
 
 __all__ = ["run_stages", "select_stages", "STAGES", "Stage", "StageResult", "Report", "StageFailure",
            "PASSED", "FAILED", "NOT_REACHED"]

@@ -84,11 +84,15 @@ class Program:
         except subprocess.TimeoutExpired:
             return None
 
-    def output_tail(self, lines=15):
-        """The last lines the program printed (stdout and stderr together)."""
+    def output_size(self):
+        """How many bytes the program has printed so far (a mark for `output_tail(since=...)`)."""
         self.output.seek(0, os.SEEK_END)
-        size = self.output.tell()
-        self.output.seek(max(0, size - 16 * 1024))
+        return self.output.tell()
+
+    def output_tail(self, lines=20, since=0):
+        """The last `lines` lines the program printed (stdout and stderr together) after byte `since`."""
+        size = self.output_size()
+        self.output.seek(max(since, size - 16 * 1024))
         text = self.output.read().decode("utf-8", "replace")
         return "\n".join(text.splitlines()[-lines:])
 

@@ -5,6 +5,12 @@ fresh workspace, starts the command (again with --certfile/--keyfile
 appended for TLS stages), runs the selected stages in order until the first
 failure, stops every process it started and returns a `Report`. It never
 raises for anything the program does; a bad selection is a ValueError.
+
+A failed stage's report says what really happened: the answer that broke the
+rule, a close, a reset or silence (wire.py words each), and when the program
+exited, that it did, with its status and last 20 lines of output; when it
+printed a traceback meanwhile (a thread that died), those lines. The rule and
+hint are the failing check's own, also given apart in the StageResult.
 """
 
 import time
@@ -24,6 +30,10 @@ HOST = "127.0.0.1"
 class StageResult:
     """How one stage went; `exchange` holds the failing stage's bytes on the wire.
 
+    For a failed stage, `message` is the whole text a learner reads; `problem`,
+    `rule` and `hint` are its parts, and `exit_status` is set when the program
+    had exited. Fields are only ever added here: the grader and the notebooks read them.
+
     `exchange` is None unless the stage failed; then it lists the failing
     connection's (direction "sent" or "received", bytes, seconds since the stage
     began), one entry per send or recv; a received b"" is the server closing.
@@ -37,6 +47,10 @@ class StageResult:
     message: str = ""  # the full failure text, "" unless failed
     exchange: Optional[List[Tuple[str, bytes, float]]] = None  # (direction, bytes, seconds)
     seconds: float = 0.0
+    problem: str = ""  # what went wrong, one sentence ("" unless failed)
+    rule: str = ""  # the RFC rule of the check that failed
+    hint: str = ""  # the hint for that rule ("" when it has none)
+    exit_status: Optional[int] = None  # the program's exit status, when it exited during the stage
 
 
 @dataclass
@@ -105,7 +119,9 @@ def run_stages(command, upto=None, names=None, timeout=5.0, startup_timeout=15.0
                     program, port = start(command, workspace, stage.tls, startup_timeout)
                 except (ProgramError, RuntimeError) as error:  # RuntimeError: trustme is missing
                     results[index] = StageResult(stage.name, stage.chapter, stage.title, FAILED,
-                                                 f"Stage {stage.name} could not start the program: {error}", [])
+                                                 f"Stage {stage.name} could not start the program: {error}", [],
+                                                 problem=f"the program could not be started: {error}".split("\n")[0],
+                                                 rule=stage.rule)
                     break
             context = Context(HOST, port, workspace, timeout,
                               ssl_context=workspace.tls_files()[2] if stage.tls else None)
@@ -122,6 +138,8 @@ def run_stages(command, upto=None, names=None, timeout=5.0, startup_timeout=15.0
 def run_one(stage, context, program):
     """Run one stage's check; its StageResult, with the failing connection's bytes."""
     started = time.perf_counter()
+    printed_before = program.output_size()
+    when = "during this stage" if program.exit_code() is None else "before this stage began"
     try:
         try:
             stage.check(context)
@@ -130,9 +148,23 @@ def run_one(stage, context, program):
             raise StageFailure(f"the exchange broke off unexpectedly: {error!r}") from error
     except StageFailure as failure:
         failure.client = failure.client or (context.clients[-1] if context.clients else None)
-        return StageResult(stage.name, stage.chapter, stage.title, FAILED,
-                           failure_message(stage, failure, program_note(program)),
-                           failure.client.events if failure.client else [], time.perf_counter() - started)
+        # Close our ends first: a server thread that is draining a connection before closing
+        # it prints its traceback (or exits) only then. A dying program may need a moment more.
+        context.close_all()
+        status = program.exit_code(wait=0.2)
+        if status is not None:
+            failure.problem = (f"your program exited (status {status}) {when}, so {failure.problem}"
+                               if failure.problem.startswith("the server") else
+                               f"your program exited (status {status}) {when}; the tester saw: {failure.problem}")
+            failure.hint = ("Your program stopped: its last lines of output, below, say why (a traceback names "
+                            "the line). Catch errors per connection, so one request cannot end the server.")
+        note = program_note(program, status, printed_before)
+        if status is None and "Traceback" in note:
+            failure.problem += " (and your program printed a traceback meanwhile, below: a thread died)"
+        rule = failure.rule or stage.rule
+        return StageResult(stage.name, stage.chapter, stage.title, FAILED, failure_message(stage, failure, note),
+                           failure.client.events if failure.client else [], time.perf_counter() - started,
+                           problem=failure.problem, rule=rule, hint=failure.hint or "", exit_status=status)
     finally:
         context.close_all()
     return StageResult(stage.name, stage.chapter, stage.title, PASSED, seconds=time.perf_counter() - started)
@@ -157,13 +189,13 @@ def start(command, workspace, tls, startup_timeout):
     return program, port
 
 
-def program_note(program):
-    """A word about the program when it died, or printed a traceback."""
-    # A program that is dying as the connection breaks may need a moment to exit.
-    status = program.exit_code(wait=0.2)
-    tail = program.output_tail()
+def program_note(program, status, printed_before=0):
+    """A word about the program: how it exited, or what it printed during the stage when that
+    looks like a failure (a traceback, a thread that died, a part not built yet)."""
     if status is not None:
-        return f"Your program exited with status {status}. Its last output:\n{tail or '(nothing)'}"
+        tail = program.output_tail(lines=20)
+        return f"Your program exited with status {status}. Its last 20 lines of output:\n{tail or '(nothing)'}"
+    tail = program.output_tail(lines=20, since=printed_before)
     if "Traceback" in tail or "Error" in tail or "not built yet" in tail:
-        return f"Your program printed (last lines):\n{tail}"
+        return f"Your program printed during this stage (last lines):\n{tail}"
     return ""

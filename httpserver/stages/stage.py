@@ -1,10 +1,13 @@
 """Stages and what a stage's check gets to work with.
 
 Contract: `@stage(name, title, rule)` registers a check function in `STAGES`,
-in the order the modules define them (chapter by chapter). A check receives a
+which stays sorted by chapter: a module imported later adds its stages after
+those of the same chapter already there, so a new module (say, more stages of
+chapter 06) needs only an import line in `__init__.py`. A check receives a
 `Context`: the server's address, the folders the server was given and the
 files in them, and `connect()` for recording connections; it returns when the
-server did everything right and raises `StageFailure` otherwise.
+server did everything right and raises `StageFailure` otherwise, naming the
+rule (an RFC section) and a hint for the very check that failed.
 """
 
 import socket
@@ -32,9 +35,13 @@ class Stage:
 
 
 def stage(name, title, rule, tls=False):
-    """Decorator: register the function as the check of a new stage."""
+    """Decorator: register the function as the check of a new stage, after its chapter's others."""
     def register(check):
-        STAGES.append(Stage(name, int(name[:2]), title, rule, check, tls))
+        new = Stage(name, int(name[:2]), title, rule, check, tls)
+        if any(known.name == name for known in STAGES):
+            raise ValueError(f"two stages named {name}")
+        place = sum(1 for known in STAGES if known.chapter <= new.chapter)
+        STAGES.insert(place, new)
         return check
     return register
 
@@ -62,6 +69,7 @@ class Context:
             sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
         except OSError as error:
             raise StageFailure(f"could not connect to {self.authority}: {error}",
+                               rule="RFC 9293 §3.5 (the server accepts connections on its port)",
                                hint="Is the server still running? Does it accept a second connection?")
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # pieces leave when sent
         use_tls = self.ssl_context is not None if tls is None else tls
@@ -79,7 +87,8 @@ class Context:
         self.clients.append(client)
         return client
 
-    def request(self, target, method="GET", fields=(), body=b"", client=None, expected=None, keep_open=False):
+    def request(self, target, method="GET", fields=(), body=b"", client=None, expected=None, keep_open=False,
+                version="HTTP/1.1", host=True):
         """Send one request and read its response; (client, response).
 
         Without `client`, a new connection carries the request and is closed
@@ -88,15 +97,16 @@ class Context:
         """
         new = client is None
         client = client or self.connect()
-        client.send(self.request_bytes(target, method, fields, body), expected=expected)
+        client.send(self.request_bytes(target, method, fields, body, version, host), expected=expected)
         response = client.read_response(method, expected=expected)
         if new and not keep_open:
             client.shutdown()
         return client, response
 
-    def request_bytes(self, target, method="GET", fields=(), body=b""):
-        """A well-formed HTTP/1.1 request as bytes, with Host and (for a body) Content-Length."""
-        lines = [f"{method} {target} HTTP/1.1", f"Host: {self.authority}"]
+    def request_bytes(self, target, method="GET", fields=(), body=b"", version="HTTP/1.1", host=True):
+        """A well-formed request as bytes, with Host (unless `host` is False) and, for a body,
+        Content-Length."""
+        lines = [f"{method} {target} {version}"] + ([f"Host: {self.authority}"] if host else [])
         lines += [f"{name}: {value}" for name, value in fields]
         if body or method in ("POST", "PUT"):
             lines.append(f"Content-Length: {len(body)}")
@@ -122,7 +132,7 @@ def expect_status(response, statuses, client, expected, hint=None, rule=None):
 
 
 class hint_on_failure:
-    """Context manager: a StageFailure raised inside gets `hint` (and `rule`) unless it has its own."""
+    """Context manager: a StageFailure raised inside without a rule of its own gets `rule` and `hint`."""
 
     def __init__(self, hint, rule=None):
         self.hint, self.rule = hint, rule
@@ -131,7 +141,8 @@ class hint_on_failure:
         return self
 
     def __exit__(self, kind, error, traceback):
-        if isinstance(error, StageFailure):
-            error.hint = error.hint or self.hint
-            error.rule = error.rule or self.rule
+        # A hint belongs with its rule: a failure that names a rule of its own keeps its own
+        # hint (or none), never this block's, which was written for this block's rule.
+        if isinstance(error, StageFailure) and not error.rule:
+            error.rule, error.hint = self.rule, error.hint or self.hint
         return False

@@ -22,6 +22,7 @@ from .failure import StageFailure
 from .response import Response, check_head
 
 SENT, RECEIVED = "sent", "received"
+CONTENT_LENGTH_RULE = "RFC 9110 §8.6 and RFC 9112 §6.3 (Content-Length is the exact size of the body)"
 RECEIVE_SIZE = 64 * 1024
 MAX_HEAD = 256 * 1024  # a response head longer than this is surely a bug
 
@@ -36,6 +37,8 @@ class Client:
         self.events = []
         self.buffer = bytearray()  # received, not yet handed to a reader
         self.at_eof = False
+        self.reset = False  # the stream ended with a reset rather than a close
+        self.closed = False  # the tester closed its end
 
     def _record(self, direction, data):
         self.events.append((direction, bytes(data), time.perf_counter() - self.origin))
@@ -63,17 +66,26 @@ class Client:
     # -- receiving: a file-like object for http.client -------------------------
 
     def _fill(self, timeout):
-        """Receive once into the buffer; False at end of stream."""
+        """Receive once into the buffer; False at end of stream (a close, or a reset)."""
         if self.at_eof:
             return False
+        if self.closed:
+            raise RuntimeError("a stage read from a connection it had closed itself")  # a bug of the tester
         self.sock.settimeout(timeout)
-        chunk = self.sock.recv(RECEIVE_SIZE)
+        try:
+            chunk = self.sock.recv(RECEIVE_SIZE)
+        except ConnectionResetError:
+            chunk, self.reset = b"", True  # the server (or its kernel) sent RST: no more bytes will come
         self._record(RECEIVED, chunk)
         if not chunk:
             self.at_eof = True
             return False
         self.buffer += chunk
         return True
+
+    def ending(self):
+        """How the stream ended, in words: "closed" or "reset" (after at_eof)."""
+        return "reset the connection (a TCP RST)" if self.reset else "closed the connection"
 
     def readline(self, limit=-1):
         while b"\n" not in self.buffer and (limit < 0 or len(self.buffer) < limit):
@@ -107,14 +119,16 @@ class Client:
 
     # -- responses -------------------------------------------------------------
 
-    def read_response(self, method="GET", expected=None):
-        """The next final response (1xx interim responses are skipped)."""
+    def read_response(self, method="GET", expected=None, interim=None):
+        """The next final response; the status of each 1xx before it is appended to `interim`."""
         fields = None
         try:
             while True:
                 head, version, status, reason, fields = self._read_head(expected)
                 if not 100 <= status < 200:
                     break
+                if interim is not None:
+                    interim.append(status)
             response = http.client.HTTPResponse(_Replay(head, self), method=method)
             response.begin()
             body = response.read()
@@ -124,23 +138,26 @@ class Client:
                 raise StageFailure(
                     f"Content-Length announced {names['content-length']} bytes of body, but only "
                     f"{len(self.buffer)} came in {self.timeout:g} s",
-                    expected=expected, client=self,
-                    rule="RFC 9110 §8.6 (Content-Length is the body's exact size)",
+                    expected=expected, client=self, rule=CONTENT_LENGTH_RULE,
                     hint="Count the bytes of the body as sent (after encoding), not the characters "
-                         "of a text.") from None
-            if fields is not None and not names.keys() & {"content-length", "transfer-encoding"}:
+                         "of a text, and send them all: sock.sendall(), not sock.send(), which may "
+                         "send only part.") from None
+            if not names.keys() & {"content-length", "transfer-encoding"}:
                 raise StageFailure(
                     f"the head came, but the body never ended: with no Content-Length, a body ends only "
                     f"when the connection closes, and it was still open after {self.timeout:g} s",
                     expected=expected, client=self, rule="RFC 9112 §6.3 (message body length)",
                     hint="Send \"Content-Length: <size>\" (0 for no body), or close the connection "
                          "after the response.") from None
-            raise StageFailure(f"no complete response within {self.timeout:g} s",
-                               expected=expected, client=self) from None
+            raise StageFailure(f"the chunked body of the answer did not end within {self.timeout:g} s",
+                               expected=expected, client=self,
+                               rule="RFC 9112 §7.1 (a chunked body ends with a chunk of size 0)") from None
         except http.client.IncompleteRead as error:
-            raise StageFailure(f"the connection closed after {len(error.partial)} bytes of the body, "
+            raise StageFailure(f"the server {self.ending()} after {len(error.partial)} bytes of the body, "
                                f"but the response announced {len(error.partial) + (error.expected or 0)}",
-                               expected=expected, client=self) from None
+                               expected=expected, client=self, rule=CONTENT_LENGTH_RULE,
+                               hint="Send the whole body before closing, and count its bytes in "
+                                    "Content-Length exactly.") from None
         except (http.client.HTTPException, ValueError) as error:
             raise StageFailure(f"the response could not be parsed: {error!r}",
                                expected=expected, client=self) from None
@@ -149,17 +166,33 @@ class Client:
                                expected=expected, client=self) from None
         return Response(version, status, reason, fields, body, head)
 
+    def read_interim(self, expected=None):
+        """The status of the next response head: a 1xx interim response, or a final one (its body unread)."""
+        return self._read_head(expected)[2]
+
     def _read_head(self, expected):
         lines = []
         while True:
-            line = self.readline(MAX_HEAD)
+            try:
+                line = self.readline(MAX_HEAD)
+            except socket.timeout:
+                if lines or self.buffer:
+                    began = len(self.buffer) + sum(len(line) + 2 for line in lines)
+                    raise StageFailure(f"an answer began ({began} bytes) but its head did not end within "
+                                       f"{self.timeout:g} s",
+                                       expected=expected, client=self,
+                                       rule="RFC 9112 §2.1 (a head ends with an empty line, CRLF CRLF)",
+                                       hint="End the head with an empty line: \"\\r\\n\\r\\n\" after the "
+                                            "last field.") from None
+                raise StageFailure(f"no answer within {self.timeout:g} s: the connection stayed open and "
+                                   "nothing came back", expected=expected, client=self) from None
             if not line.endswith(b"\n"):
                 if not self.at_eof:
                     problem = "the response head is far too long (or never ends)"
                 elif line or lines:
-                    problem = "the connection closed in the middle of the response head"
+                    problem = f"the server {self.ending()} in the middle of the response head"
                 else:
-                    problem = "the server closed the connection without answering"
+                    problem = f"the server {self.ending()} without answering"
                 raise StageFailure(problem, expected=expected, client=self)
             if not lines and not line.startswith(b"HTTP"):
                 raise StageFailure(
@@ -206,7 +239,7 @@ class Client:
         try:
             while time.monotonic() < deadline:
                 if not self._fill(max(0.01, deadline - time.monotonic())):
-                    outcome = "closed"
+                    outcome = "reset" if self.reset else "closed"
                     break
         except socket.timeout:
             pass
@@ -215,6 +248,7 @@ class Client:
         return bytes(self.buffer), outcome
 
     def shutdown(self):
+        self.closed = True
         try:
             self.sock.close()
         except OSError:

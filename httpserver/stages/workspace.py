@@ -1,8 +1,12 @@
 """The folders and files the server under test is given, made fresh for each run.
 
 Contract: `Workspace()` makes a temporary folder holding `www/` (the --root:
-index.html and a text file), `files/` (the --directory: one file to read) and,
-beside them, `secret.txt`, which no request may ever reach. `tls_files()`
+index.html and a text file), `files/` (the --directory: a small file and a 4 MiB one) and,
+beside them, `secret.txt`, which no request may ever reach; so do the copies of
+it in `www-private/` and `files-private/`, whose names begin like the served
+folders' (a check that compares path prefixes without the separator lets them
+through), and the symbolic links `www/escape.txt` and `files/escape.txt` that
+point to it, where the system lets us make links (`links` lists the ones made). `tls_files()`
 makes a throwaway CA and a certificate for localhost with trustme, writes the
 certificate chain and key for the server (the key with mode 0600) and returns
 (certfile, keyfile, client SSLContext that trusts only that CA). `remove()`
@@ -10,6 +14,7 @@ deletes it all.
 """
 
 import os
+import random
 import shutil
 import ssl
 import tempfile
@@ -17,6 +22,8 @@ import tempfile
 INDEX_HTML = b"<!doctype html>\n<title>Stage tester</title>\n<h1>Hello from the stage tester</h1>\n"
 ABOUT_TEXT = b"This file lives in --root; the stage tester asks for it by name.\n"
 STORED_FILE = ("stored.bin", bytes(range(256)) * 4 + b"end of stored.bin\n")
+# Larger than any socket buffer: one send() of it sends only part (sendall() sends it all).
+BIG_FILE = ("big.bin", random.Random(4221).randbytes(4 * 1024 * 1024))
 SECRET = b"TOP-SECRET-7f3a: this file sits outside --root and --directory\n"
 
 
@@ -33,7 +40,18 @@ class Workspace:
         self._write(os.path.join(self.root, "index.html"), INDEX_HTML)
         self._write(os.path.join(self.root, "about.txt"), ABOUT_TEXT)
         self._write(os.path.join(self.directory, STORED_FILE[0]), STORED_FILE[1])
+        self._write(os.path.join(self.directory, BIG_FILE[0]), BIG_FILE[1])
         self._write(self.secret_path, SECRET)
+        for sibling in ("www-private", "files-private"):
+            os.makedirs(os.path.join(self.base, sibling))
+            self._write(os.path.join(self.base, sibling, "secret.txt"), SECRET)
+        self.links = []  # URL paths of symbolic links that lead out of the served folders
+        for folder, prefix in ((self.root, "/"), (self.directory, "/files/")):
+            try:
+                os.symlink(self.secret_path, os.path.join(folder, "escape.txt"))
+            except (OSError, NotImplementedError):  # Windows without the privilege to make links
+                continue
+            self.links.append(prefix + "escape.txt")
         self._tls = None
 
     @staticmethod
