@@ -125,8 +125,8 @@ def test_the_summary_names_tampered_checks_unknown_files_and_unreadable_notebook
 # Each a mistake a learner makes; each must cost its exercise, and only it.
 PLANTED_BUGS = {
     "ch02-parse_request_line-check": ("my_server", "text = line[:-2]", "text = line.strip()"),
-    "ch02-decode_chunked-check": ("my_server", 'if not re.fullmatch(rb"[0-9A-Fa-f]+", size_text):',
-                                  "if False:"),
+    # The size read the way int(text, 16) reads it: 0x5, +5, 5_0 and " 5" all pass.
+    "ch02-decode_chunked-check": ("my_server", 'rb"([0-9A-Fa-f]{1,16})', 'rb"\\s*([+-]?(?:0x)?[0-9A-Fa-f_]+)\\s*'),
     "ch04-atomic_write-check": ("my_server", "descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=\".part-\")",
                                 "descriptor, temporary = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), path"),
     "ch05-handing_over_with-check": ("my_server", "threading.Thread(target=serve_then_free, daemon=True).start()",
@@ -138,6 +138,13 @@ PLANTED_BUGS = {
     "ch07-make_client_context-check": ("ch07-make_client_context", "context.minimum_version = ssl.TLSVersion.TLSv1_2",
                                        "context.check_hostname = False\n    context.verify_mode = ssl.CERT_NONE"),
     "ch09-hottest_own_code-check": ("ch09-hottest_own_code", "if package not in folders:", "if package not in path:"),
+    "ch11-read_frame_header-check": ("ch11-read_frame_header", ' & 0x7FFFFFFF', ""),
+    "ch11-decode_integer-check": ("ch11-decode_integer", "if value < limit:", "if value <= limit:"),
+    "ch06-reuse_verdict-check": ("ch06-reuse_verdict", 'if "no-store" in found or (shared and "private" in found):',
+                                 'if "no-store" in found:'),
+    "ch07-basic_credentials-check": ("ch07-basic_credentials", "validate=True", "validate=False"),
+    "ch01-segments_per_round-check": ("ch01-segments_per_round", "s.source == sender and s.payload",
+                                      "s.source == sender"),
 }
 
 

@@ -258,11 +258,13 @@ def probe_framing(answer, home, job):
 
 
 def probe_segments(answer, home, job):
-    """The argument is a list of TCP segments (the chapter's Segment), from plain tuples."""
+    """The first argument is a list of TCP segments (the chapter's Segment), from plain tuples:
+    (time, src, sport, dst, dport, seq, ack, flags[, payload])."""
     from httpserver.lab.pcap import Segment
 
     def build(args):
-        return ([Segment(*fields, 65535, b"") for fields in args[0]],)
+        segments = [Segment(*fields[:8], 65535, fields[8] if len(fields) > 8 else b"") for fields in args[0]]
+        return (segments,) + tuple(args[1:])
     return [call(answer, build(decode(case["args"]))) for case in job["cases"]]
 
 

@@ -150,4 +150,4 @@ def fresh_rng(seed=None):
 
 
 from . import chapter00, chapter01, chapter02, chapter03, chapter04  # noqa: E402,F401  (they register)
-from . import chapter05, chapter06, chapter07, chapter08, chapter09  # noqa: E402,F401
+from . import chapter05, chapter06, chapter07, chapter08, chapter09, chapter11  # noqa: E402,F401

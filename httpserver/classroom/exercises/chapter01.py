@@ -21,13 +21,19 @@ def same_and_nothing_more_read(case, observed, expected):
 
 @exercise("ch01-recv_exactly-check", "recv_exactly", probe="fed_socket", judge=same_and_nothing_more_read)
 def recv_exactly_cases(rng):
+    def data():
+        return token(rng, rng.randint(2, 40)).encode()
     cases = []
-    for _ in range(12):
-        data = token(rng, rng.randint(1, 40)).encode()
-        wanted = rng.randint(1, len(data)) if rng.random() < 0.75 else len(data) + rng.randint(1, 10)
-        extra = token(rng).encode() if rng.random() < 0.5 else b""  # the next message, to be left alone
-        cases.append({"args": (pieces_of(rng, data + extra), wanted)})
-    cases.append({"args": ([token(rng).encode()], 0)})
+    for _ in range(4):  # in one piece, in pieces, one byte at a time; the next message left alone
+        message = data()
+        cases.append({"args": (pieces_of(rng, message + data()), len(message))})
+    message = data()
+    cases.append({"args": ([bytes([byte]) for byte in message], len(message))})
+    first = data()  # the second recv must ask only for what is still missing
+    cases.append({"args": ([first, data() + data()], len(first) + rng.randint(1, 2))})
+    message = data()
+    cases.append({"args": (pieces_of(rng, message), len(message) + rng.randint(1, 10))})  # closed too soon
+    cases.append({"args": ([data()], 0)})
     return rng.sample(cases, len(cases))
 
 
@@ -39,44 +45,77 @@ def head(rng):
 @exercise("ch01-recv_until-check", "recv_until", probe="fed_socket", judge=same_and_nothing_more_read)
 def recv_until_cases(rng):
     end = b"\r\n\r\n"
-    cases = []
-    for _ in range(10):
-        leftover = token(rng).encode() if rng.random() < 0.5 else b""
-        data = head(rng) + leftover
-        pieces = pieces_of(rng, data)
-        if rng.random() < 0.4:
-            pieces.append(b"NEXT" + token(rng).encode())  # arrives later: must stay unread
-        cases.append({"args": (pieces, end)})
+    cases = [{"args": ([head(rng)], end)}]                                   # in one piece
+    cases.append({"args": (pieces_of(rng, head(rng)), end)})                 # in pieces
+    whole = head(rng)
+    cut = len(whole) - rng.randint(1, 3)                                     # the marker itself split
+    cases.append({"args": ([whole[:cut], whole[cut:] + token(rng).encode()], end)})
+    cases.append({"args": ([head(rng) + token(rng).encode(), b"NEXT" + token(rng).encode()], end)})  # leftover
+    for _ in range(3):
+        cases.append({"args": (pieces_of(rng, head(rng) + token(rng).encode()), end)})
     lines = "".join(token(rng) + "\n" for _ in range(rng.randint(2, 5))).encode()
-    cases.append({"args": (pieces_of(rng, lines), b"\n")})
-    cases.append({"args": (pieces_of(rng, head(rng)[:-2]), end)})  # closed before the empty line
+    cases.append({"args": (pieces_of(rng, lines), b"\n")})                  # any marker
+    cases.append({"args": (pieces_of(rng, head(rng)[:-2]), end)})            # closed before the empty line
     limit = rng.randint(200, 600)
     flood = (token(rng, 50).encode() + b"\r\n") * (limit // 40 + 5)
-    cases.append({"args": (pieces_of(rng, flood, most=12), end, limit)})
+    cases.append({"args": (pieces_of(rng, flood, most=12), end, limit)})    # no marker within the limit
     return rng.sample(cases, len(cases))
+
+
+def connection(rng, client, server, start, retransmitted=False, completed=True, older=False):
+    """Segments as (time, src, sport, dst, dport, seq, ack, flags) tuples: one handshake and more."""
+    segments = []
+    if older:  # the end of an older connection comes first
+        other = (client[0], client[1] - 1)
+        segments += [(start - 0.5, *other, *server, 900, 300, "FIN,ACK"), (start - 0.49, *server, *other, 300, 901, "ACK")]
+    segments.append((start, *client, *server, 100, 0, "SYN"))
+    now = start
+    if retransmitted:  # no answer to the first SYN: sent again a second later
+        now += 1.0
+        segments.append((now, *client, *server, 100, 0, "SYN"))
+    answered = now + round(rng.uniform(0.0001, 0.05), 6)
+    segments.append((answered, *server, *client, 700, 101, "SYN,ACK"))
+    if completed:
+        segments.append((answered + round(rng.uniform(0.0001, 0.05), 6), *client, *server, 101, 701, "ACK"))
+        segments.append((answered + 0.06, *client, *server, 101, 701, "PSH,ACK"))
+    return segments
 
 
 @exercise("ch01-handshake_duration-check", "handshake_duration", where="ch01-handshake_duration",
           probe="segments", judge=within(1e-6))
 def handshake_duration_cases(rng):
-    """Segments as (time, src, sport, dst, dport, seq, ack, flags) tuples."""
     cases = []
-    for _ in range(10):
+    for options in [{}, {"older": True}, {"retransmitted": True}, {"completed": False},
+                    {"older": True, "retransmitted": True}, {}, {"completed": False, "older": True}]:
         client = ("127.0.0.1", rng.randint(30000, 60000))
         server = ("127.0.0.1", pick(rng, 80, 443, 4221, rng.randint(1024, 9999)))
-        now = round(rng.uniform(1, 1000), 4)
-        segments = []
-        if rng.random() < 0.4:  # the end of an older connection comes first
-            other = ("127.0.0.1", client[1] - 1)
-            segments += [(now - 0.5, *other, *server, 900, 300, "FIN,ACK"), (now - 0.49, *server, *other, 300, 901, "ACK")]
-        segments.append((now, *client, *server, 100, 0, "SYN"))
-        if rng.random() < 0.3:  # no answer to the first SYN: sent again a second later
-            now += 1.0
-            segments.append((now, *client, *server, 100, 0, "SYN"))
-        answered = now + round(rng.uniform(0.0001, 0.05), 6)
-        segments.append((answered, *server, *client, 700, 101, "SYN,ACK"))
-        if rng.random() < 0.85:
-            segments.append((answered + round(rng.uniform(0.0001, 0.05), 6), *client, *server, 101, 701, "ACK"))
-            segments.append((answered + 0.06, *client, *server, 101, 701, "PSH,ACK"))
-        cases.append({"args": (segments,)})
+        cases.append({"args": (connection(rng, client, server, round(rng.uniform(1, 1000), 4), **options),)})
+    return rng.sample(cases, len(cases))
+
+
+@exercise("ch01-segments_per_round-check", "segments_per_round", where="ch01-segments_per_round",
+          probe="segments")
+def segments_per_round_cases(rng):
+    sender, receiver = ("10.0.%d.2" % rng.randint(0, 255), rng.randint(1024, 9999)), ("10.0.0.1", 50000)
+    cases = []
+    for variant in ("plain", "acks", "shuffled", "gap", "plain", "acks"):
+        rtt = pick(rng, 0.05, 0.1, 0.2, 0.03)
+        start, segments = round(rng.uniform(1, 100), 3), []
+        for number in range(rng.randint(1, 5)):
+            if variant == "gap" and number % 2:
+                continue  # a round with no data
+            for _ in range(rng.randint(1, 12)):
+                moment = start + number * rtt + rtt * rng.uniform(0.05, 0.9)  # never on a round's edge
+                segments.append((moment, *sender, *receiver, 0, 0, "ACK", b"x" * rng.randint(1, 1460)))
+        segments.append((start, *sender, *receiver, 0, 0, "ACK", b"x" * 100))  # the first data segment
+        if variant == "acks":  # bare ACKs, and the receiver's own data: not the sender's
+            segments += [(start + rtt * 0.5, *receiver, *sender, 0, 0, "ACK", b""),
+                         (start + rtt * 0.6, *sender, *receiver, 0, 0, "ACK", b""),
+                         (start + rtt * 0.7, *receiver, *sender, 0, 0, "PSH,ACK", b"y" * 10)]
+        if variant == "shuffled":
+            rng.shuffle(segments)
+        else:
+            segments.sort()
+        cases.append({"args": (segments, sender, rtt)})
+    cases.append({"args": (cases[0]["args"][0], ("10.9.9.9", 1), 0.05)})  # a sender that sent nothing
     return cases

@@ -108,8 +108,18 @@ BAD_SIZES = [b"0x5", b"+5", b"-1", b"5_0", b" 5", b"", b"zz", b"5 5", b"\xd9\xa5
 
 @exercise("ch02-decode_chunked-check", "decode_chunked")
 def decode_chunked_cases(rng):
-    cases = []
-    for _ in range(10):
+    pieces = body_pieces(rng) or [b"x"]
+    rest = b"GET /" + token(rng).encode() + b" HTTP/1.1\r\nHost: x\r\n\r\n"
+    with_extension = b"%x;%s=%s\r\n" % (len(pieces[0]), token(rng).encode(), token(rng).encode())
+    cases = [
+        {"args": (chunked(rng, pieces, upper=True),)},                                   # HEXDIG upper case
+        {"args": (chunked(rng, pieces, [b"Expires: never\r\n", b"X-%s: 1\r\n" % token(rng).encode()]),)},
+        {"args": (with_extension + pieces[0] + b"\r\n0\r\n\r\n",)},                 # an extension
+        {"args": (chunked(rng, pieces) + rest,)},                                        # the next request
+        {"args": (b"%x\r\n" % 4 + b"\r\n\r\n" + b"\r\n0\r\n\r\n",)},             # CRLF inside the data
+        {"args": (b"0\r\n\r\n",)},
+    ]
+    for _ in range(8):
         trailers = [b"Expires: never\r\n"] if rng.random() < 0.3 else []
         body = chunked(rng, body_pieces(rng), trailers, upper=rng.random() < 0.5)
         rest = b"GET /" + token(rng).encode() + b" HTTP/1.1\r\nHost: x\r\n\r\n" if rng.random() < 0.4 else b""

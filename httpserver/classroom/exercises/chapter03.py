@@ -78,14 +78,14 @@ def judge_response(case, observed, expected):
 @exercise("ch03-build_response-check", "build_response", judge=judge_response)
 def build_response_cases(rng):
     cases = []
-    for _ in range(12):
-        status = pick(rng, *STATUSES)
+    for status in [200, 204, 404, 201] + [pick(rng, *STATUSES) for _ in range(8)]:  # a 204 every time
         body = b"" if status == 204 else bytes(rng.randrange(256) for _ in range(rng.randint(0, 60)))
         if rng.random() < 0.3:
             body += b"\r\n\r\n" + token(rng).encode()  # a body that looks like the end of a head
         fields = [(token(rng).title(), token(rng)) for _ in range(rng.randint(0, 3))]
         cases.append({"args": (status, b"" if status == 204 else body, pick(rng, *TYPES), fields)})
-    return cases
+    cases[0]["args"] = cases[0]["args"][:2] + (None, [("Location", "/" + token(rng))])  # no Content-Type
+    return rng.sample(cases, len(cases))
 
 
 def request(method, target, *fields):
@@ -114,3 +114,16 @@ def status_class_cases(rng):
     codes = [rng.randint(100, 599) for _ in range(10)] + [100, 199, 200, 599]
     codes += [rng.randint(600, 999), rng.randint(0, 99), -rng.randint(1, 999), 600, 99]
     return [{"args": (code,)} for code in rng.sample(codes, len(codes))]
+
+
+METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+
+
+@exercise("ch03-next_request-check", "next_request", where="ch03-next_request")
+def next_request_cases(rng):
+    cases = [{"args": (method, status)} for status in (301, 302, 303, 307, 308)
+             for method in rng.sample(METHODS, 4) + ["POST", "HEAD"]]
+    cases.append({"args": (pick(rng, "post", "Post", "get"), pick(rng, 301, 302, 303))})  # case-sensitive
+    cases += [{"args": (pick(rng, *METHODS), status)}
+              for status in (300, 304, 305, 306, 200, rng.randint(100, 299), rng.randint(400, 599))]
+    return rng.sample(cases, len(cases))

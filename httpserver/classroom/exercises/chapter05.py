@@ -137,8 +137,10 @@ def percentile_cases(rng):
 @exercise("ch05-max_concurrency-check", "max_concurrency", where="ch05-max_concurrency",
           probe="handling_records")
 def max_concurrency_cases(rng):
-    cases = [{"args": ([],)}]
-    for _ in range(12):
+    start = rng.randint(0, 10)
+    cases = [{"args": ([],)}, {"args": ([(start, start + 1), (start + 1, start + 2)],)},  # touching: one at a time
+             {"args": ([(0, 10), (2, 3), (4, 5)],)}, {"args": ([(0, 2), (1, 3), (2.5, 4)],)}]
+    for _ in range(10):
         spans = []
         for _ in range(rng.randint(1, 12)):
             start = rng.randint(0, 20) / 2

@@ -33,8 +33,12 @@ def message(rng, kind=None):
 @exercise("ch07-handshake_messages-check", "handshake_messages", where="ch07-handshake_messages",
           probe="tls_records")
 def handshake_messages_cases(rng):
-    cases = [{"args": ([],)}]
-    for _ in range(10):
+    flight = [(22, False, b"".join(message(rng, kind) for kind in (2, 11, 12, 14)))]   # four in one record
+    mixed = [(22, False, message(rng, 2)), (20, False, b"\x01"), (22, True, message(rng, 20)),
+             (23, True, bytes(rng.randrange(256) for _ in range(40)))]                  # encrypted ones skipped
+    others = [(21, False, b"\x02\x28"), (23, False, bytes([22, 0, 0, 0])), (22, False, message(rng, 99))]
+    cases = [{"args": ([],)}, {"args": (flight,)}, {"args": (mixed,)}, {"args": (others,)}]
+    for _ in range(8):
         records = []
         for _ in range(rng.randint(1, 5)):
             kind = pick(rng, 22, 22, 22, 20, 21, 23)
@@ -133,3 +137,29 @@ def make_client_context_cases(rng):
         cases.append({"ca_file": "exchange/" + name,
                       "servers": ["exchange/%d-%s.sock" % (index, server) for server in TLSServers.NAMES]})
     return cases
+
+
+def basic(text, scheme="Basic", spaces=" "):
+    import base64
+    return scheme + spaces + base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+@exercise("ch07-basic_credentials-check", "basic_credentials", where="ch07-basic_credentials")
+def basic_credentials_cases(rng):
+    import base64
+
+    def word():
+        return token(rng, alphabet="abcdefghijklmnopqrstuvwxyzäöüéß0123456789 ")
+    cases = [basic(word().strip() + ":" + word()) for _ in range(4)]
+    cases.append(basic(token(rng) + ":" + ":".join(token(rng) for _ in range(3))))  # colons in the password
+    cases.append(basic(token(rng) + ":"))                                            # an empty password
+    cases.append(basic(token(rng) + ":" + token(rng), scheme=pick(rng, "basic", "BASIC", "bAsIc")))
+    cases.append(basic(token(rng) + ":" + token(rng), spaces=" " * rng.randint(2, 5)))
+    cases.append(basic(token(rng) + " " + token(rng)))                               # no colon
+    cases.append(pick(rng, "Bearer ", "Digest ") + token(rng))
+    cases.append(pick(rng, "Basic", "Basic ", "basic"))
+    valid = basic(token(rng) + ":" + token(rng)).split()[1]
+    cut = rng.randint(0, len(valid))  # a character base64 does not have: decode strictly, refuse it
+    cases.append("Basic " + valid[:cut] + pick(rng, "!", "*", "@", "%") * rng.randint(1, 3) + valid[cut:])
+    cases.append("Basic " + base64.b64encode(bytes([0xff, 0xfe]) + b":" + token(rng).encode()).decode())
+    return [{"args": (case,)} for case in rng.sample(cases, len(cases))]

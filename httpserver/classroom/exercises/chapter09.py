@@ -5,7 +5,7 @@ from . import exercise, pick, token, unchanged_arguments, within
 
 @exercise("ch09-summarize-check", "summarize", where="ch09-summarize", judge=unchanged_arguments())
 def summarize_cases(rng):
-    cases = []
+    cases = [{"args": ([round(rng.uniform(0.1, 50), 3)],), "keep_args": True}]  # one latency
     for _ in range(12):
         count = pick(rng, 1, rng.randint(2, 20), rng.randint(21, 300))
         values = [round(rng.uniform(0.1, 50), 3) if rng.random() < 0.9 else rng.uniform(500, 2000)
@@ -39,6 +39,10 @@ def speedup_table_cases(rng):
         arguments = (results(rng, baseline),) if baseline == "http.server" and rng.random() < 0.5 \
             else (results(rng, baseline), baseline)
         cases.append({"args": arguments})
+    zero = results(rng, "http.server")
+    zero["servers"]["http.server"]["small"]["1"] = {"rps": 0.0}  # a ratio to 0 is left out
+    zero["servers"]["select"]["small"]["1"] = {"rps": 900.0}
+    cases.append({"args": (zero,)})
     cases.append({"args": (results(rng, "http.server", missing_baseline=True),)})
     return cases
 
@@ -65,9 +69,29 @@ def function_row(rng, package):
 
 @exercise("ch09-hottest_own_code-check", "hottest_own_code", where="ch09-hottest_own_code")
 def hottest_own_code_cases(rng):
-    cases = [{"args": ([],)}]
-    for _ in range(14):
+    own = "/home/%s/httpserver/%s.py:%d(%s)" % (token(rng), token(rng), rng.randint(1, 99), token(rng))
+    windows = "C:\\%s\\httpserver\\%s.py:%d(%s)" % (token(rng), token(rng), rng.randint(1, 99), token(rng))
+    tie = [(own, 0.05, 0.1), (own.replace(".py", "2.py"), 0.05, 0.2)]               # a tie: the first wins
+    builtin = ("{built-in method posix.lstat}", 0.9, 0.9)
+    cases = [{"args": ([],)}, {"args": (tie,)}, {"args": ([builtin, (windows, 0.2, 0.3)],)},
+             {"args": ([builtin, ("<frozen posixpath>:71(join)", 0.5, 0.5)],)},
+             {"args": ([("/srv/myhttpserver/app.py:3(handle)", 0.8, 0.8), ("/t/tools/httpserver.py:1(m)", 0.7, 0.7),
+                        (own, 0.1, 0.2)],)}]
+    for _ in range(10):
         package = pick(rng, "httpserver", "httpserver", "email", token(rng))
         rows = [function_row(rng, package) for _ in range(rng.randint(1, 10))]
         cases.append({"args": (rows,) if package == "httpserver" and rng.random() < 0.5 else (rows, package)})
     return cases
+
+
+@exercise("ch09-slow_start_round_trips-check", "slow_start_round_trips", where="ch09-slow_start_round_trips")
+def slow_start_round_trips_cases(rng):
+    cases = [{"args": (0,)}, {"args": (1,)}]
+    for _ in range(10):
+        mss, window = pick(rng, 1460, 536, rng.randint(100, 9000)), pick(rng, 10, 4, rng.randint(1, 20))
+        rounds = rng.randint(1, 8)
+        edge = mss * window * (2 ** rounds - 1)  # exactly what `rounds` rounds carry
+        size = pick(rng, edge, edge + 1, edge - 1, rng.randint(1, edge))
+        cases.append({"args": (size, mss, window) if rng.random() < 0.7 else (size,)})
+    cases += [{"args": (-rng.randint(1, 100),)}, {"args": (10, 0)}, {"args": (10, 1460, 0)}]
+    return rng.sample(cases, len(cases))
