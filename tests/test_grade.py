@@ -12,8 +12,8 @@ from httpserver.classroom import answers, sandbox
 from httpserver.classroom.exercises import EXERCISES, fresh_rng
 from httpserver.classroom.grade import Grader, grade_class, main
 from httpserver.classroom.student import write_student_copies
-from mock_submissions import (HANGING, MARKER, NOTEBOOKS, RIGHT, WRONG_GET_REQUEST, digest, instructor_sources,
-                              mock_class, submission, write)
+from mock_submissions import (CUSTOM_EXC, HANGING, MARKER, NOTEBOOKS, PATCH_CHECKERS, RIGHT, WRONG_GET_REQUEST, digest,
+                              instructor_sources, mock_class, submission, write)
 
 nbformat = pytest.importorskip("nbformat")
 needs_sandbox = pytest.mark.skipif(sandbox.unavailable() is not None,
@@ -216,3 +216,54 @@ def test_build_stages_are_graded_one_item_each_against_the_students_server(copie
     assert result.grades["builder"]["ch01-build"][0] == 1  # every stage of chapter 01 passed
     assert all(result.grades[student][item][0] == 0 for student in ("no-server", "broken-server")
                for item in stages + ["ch01-build"])
+
+
+@needs_sandbox
+@pytest.mark.timeout(300)
+def test_a_new_chapter_without_a_rule_is_graded_by_its_own_check_cell_outside_the_answers_reach(tmp_path):
+    from httpserver.classroom.nbgrader_meta import annotate
+
+    code, markdown = nbformat.v4.new_code_cell, nbformat.v4.new_markdown_cell
+    chapter = annotate(nbformat.v4.new_notebook(cells=[
+        markdown("# A chapter written after the grader"),
+        code("from httpserver.lab.checks import Case, check"),
+        code("def double(x):\n    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION"),
+        code("check(double, [Case(2, 4), Case(5, 10), Case(-1, -2)])"),
+    ]), "12_later.ipynb")
+    notebooks = tmp_path / "notebooks"
+    write(chapter, notebooks / "12_later.ipynb")
+    (notebooks / "my_server.py").write_bytes((NOTEBOOKS / "my_server.py").read_bytes())
+    copies = tmp_path / "copies"
+    write_student_copies(notebooks, copies)
+    answers_by_student = {
+        "right": "def double(x):\n    return x + x\n",
+        "wrong": "def double(x):\n    return x * 3\n",
+        "patched": PATCH_CHECKERS + "def double(x):\n    return 0\n",
+        "custom-exc": CUSTOM_EXC + "def double(x):\n    return 0\n",
+        "patched-deeper": "import httpserver.lab.checks as c\nc.run_case = lambda *a, **k: None\n"
+                          "c.same_value = lambda *a: True\ndef double(x):\n    return 0\n",
+        "blank": None,
+    }
+    for student, source in answers_by_student.items():
+        notebook = nbformat.read(str(copies / "12_later.ipynb"), as_version=4)
+        for cell in notebook.cells:
+            if source and cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "ch12-double":
+                cell.source = source
+        write(notebook, tmp_path / "submissions" / student / "12_later.ipynb")
+    result = grade_class(tmp_path / "submissions", notebooks, jobs=2, with_stages=False)
+    scores = {student: result.grades[student]["ch12-double-check"][0] for student in answers_by_student}
+    assert scores == {"right": 1, "wrong": 0, "patched": 0, "custom-exc": 0, "patched-deeper": 0, "blank": 0}, \
+        result.grades
+    assert any("`ch12-double-check` has no rule with fresh cases" in warning for warning in result.warnings)
+
+
+@pytest.mark.timeout(300)
+def test_without_a_sandbox_it_grades_when_told_to_and_says_so(tmp_path, capsys):
+    perfect_hand_in(tmp_path / "submissions" / "trusted", ["03_responses_and_routes.ipynb"])
+    out = tmp_path / "grades"
+    assert main([str(tmp_path / "submissions"), "--out", str(out), "--chapter", "03", "--no-sandbox",
+                 "--jobs", "2"]) == 0
+    assert "warning: --no-sandbox" in capsys.readouterr().err
+    row = read_grades(out)["trusted"]
+    assert all(float(row[item]) > 0 for item in row if item not in ("student", "total")), row
+    assert "WITHOUT a sandbox" in (out / "summary.md").read_text(encoding="utf-8")

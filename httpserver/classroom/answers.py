@@ -207,14 +207,25 @@ def answer_code(chapter, hand_in, answer_id):
     are the student's answer cells: the earlier ones whose names this answer uses, and
     this one, last. Raises LookupError when the notebook handed in has no such answer cell.
     """
-    cells = chapter.notebook.cells
-    index = next(number for number, cell in enumerate(cells) if grade_id(cell) == answer_id)
+    index = next(number for number, cell in enumerate(chapter.notebook.cells) if grade_id(cell) == answer_id)
     theirs = hand_in.answer_cell(chapter.file, answer_id)
     if theirs is None:
         raise LookupError("the answer cell %s is missing from the notebook handed in" % answer_id)
     own = python_of(theirs.source)
+    return steps_before(chapter, hand_in, index, own) + [("student", own)]
+
+
+def check_code(chapter, hand_in, check_id):
+    """The steps that run the check cell `check_id` itself on the student's answers, the check last."""
+    index = next(number for number, cell in enumerate(chapter.notebook.cells) if grade_id(cell) == check_id)
+    check = python_of(chapter.notebook.cells[index].source)
+    return steps_before(chapter, hand_in, index, check) + [("check", check)]
+
+
+def steps_before(chapter, hand_in, index, target):
+    """What the cells before cell `index` define that `target` uses, directly or not, in order."""
     candidates = []  # (whose, the names it defines, the names it uses, its text)
-    for cell in cells[:index]:
+    for cell in chapter.notebook.cells[:index]:
         if cell.cell_type != "code" or cell.get("id") == COLAB_CELL_ID or is_check(cell):
             continue
         if is_answer(cell):
@@ -224,15 +235,14 @@ def answer_code(chapter, hand_in, answer_id):
             continue
         for statement in statements(python_of(cell.source)):
             candidates.append(("chapter", defined_names(statement), free_names(statement) or set(), statement))
-    needed = set(free_names(own) or ())
+    needed = set(free_names(target) or ())
     chosen = set()
     for number in range(len(candidates) - 1, -1, -1):
         _, defined, used, _ = candidates[number]
         if defined & needed:
             chosen.add(number)
             needed = (needed - defined) | used
-    steps = [(whose, text) for number, (whose, _, _, text) in enumerate(candidates) if number in chosen]
-    return steps + [("student", own)]
+    return [(whose, text) for number, (whose, _, _, text) in enumerate(candidates) if number in chosen]
 
 
 def notebook_json_problem(path):

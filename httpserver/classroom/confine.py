@@ -30,12 +30,14 @@ def set_limits(limits):
     wanted = [
         (resource.RLIMIT_AS, limits["memory_mb"] * MIB),        # MemoryError past it
         (resource.RLIMIT_CPU, (cpu, cpu + 1)),                  # SIGXCPU, then SIGKILL
-        (resource.RLIMIT_NPROC, limits["processes"]),           # fork() fails past it
+        (resource.RLIMIT_NPROC, limits["processes"]),           # fork() fails past it (None: no limit)
         (resource.RLIMIT_FSIZE, limits["file_mb"] * MIB),       # SIGXFSZ past it
         (resource.RLIMIT_NOFILE, limits["open_files"]),
         (resource.RLIMIT_CORE, 0),                              # no core files
     ]
     for which, value in wanted:
+        if value is None:  # not limited here (the process limit, without a sandbox of its own)
+            continue
         soft, hard = value if isinstance(value, tuple) else (value, value)
         resource.setrlimit(which, (soft, hard))
 

@@ -144,6 +144,8 @@ def load_answer(job):
     namespace = {"__name__": "__main__"}
     first_error = None
     for whose, code in job["steps"]:
+        if whose == "check":  # run by probe_check_cell, once the answers are defined
+            continue
         if whose == "chapter":  # the chapter's own code: a failure here is the grader's to see
             exec(compile(code, "the chapter", "exec"), namespace)
             continue
@@ -159,6 +161,8 @@ def load_answer(job):
                 exec(compile(ast.Module([statement], []), "your answer cell", "exec"), namespace)
             except Exception as error:
                 first_error = first_error or error
+    if job["name"] is None:  # a check cell is what runs: nothing to look up
+        return None, namespace
     if job["name"] not in namespace:
         raise first_error or NameError("the answer cell does not define %s" % job["name"])
     return namespace[job["name"]], namespace
@@ -430,11 +434,49 @@ def probe_tls_context(answer, home, job):
     return results
 
 
+def probe_check_cell(answer, home, job):
+    """Run the chapter's check cell with check() and check_equal() recording, not judging.
+
+    For an exercise that has no rule of its own yet. Each case's result is recorded, with
+    what the case expects of it; the grader compares the results with the reference's,
+    outside. Only a `satisfies=` test runs here, so only it could be fooled from inside.
+    """
+    from httpserver.lab import checks
+
+    records = []
+
+    def recording_check(function, cases):
+        for case in list(cases):
+            observed = call(function, case.args + tuple(case.kwargs.values()))
+            if case.raises is not None:
+                observed["kind"] = "raises"
+            elif case.satisfies is not None:
+                observed["kind"] = "satisfies"
+                observed["passed"] = "value" in observed and bool(call(case.satisfies, (decode(observed["value"]),))
+                                                                  .get("value") is True)
+            else:
+                observed["kind"] = "expected"
+            records.append(observed)
+
+    def recording_check_equal(value, expected, explain=""):
+        records.append({"kind": "expected", "value": encode(value)})
+
+    checks.check, checks.check_equal = recording_check, recording_check_equal
+    home.update(check=recording_check, check_equal=recording_check_equal)
+    code = next(code for whose, code in job["steps"] if whose == "check")
+    try:
+        exec(compile(code, "the check cell", "exec"), home)
+        records.append({"kind": "expected", "value": "the check cell ran to its end"})
+    except BaseException as error:
+        records.append(dict(raised(error), kind="expected"))
+    return records
+
+
 KINDS = {
     "call": probe_call, "base_folder": probe_base_folder, "mutate": probe_mutate, "fed_socket": probe_fed_socket,
     "framing": probe_framing, "segments": probe_segments, "handling_records": probe_handling_records,
     "tls_records": probe_tls_records, "application": probe_application, "atomic_write": probe_atomic_write,
-    "concurrency": probe_concurrency, "tls_context": probe_tls_context,
+    "concurrency": probe_concurrency, "tls_context": probe_tls_context, "check_cell": probe_check_cell,
 }
 
 

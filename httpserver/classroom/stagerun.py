@@ -94,7 +94,8 @@ def server_side(job_file, arguments):
     server = job["server"]
     if not job["confined"]:
         program = [sandbox.python_for(course=False), "-S", "-s", sandbox.tool("confine.py", False),
-                   json.dumps(job["limits"]), sandbox.python_for(course=False), "-S", "-s", server] + arguments
+                   json.dumps(sandbox.unconfined(limits)), sandbox.python_for(course=False), "-S", "-s", server]
+        program += arguments
         os.chdir(job["home"])
         os.execv(program[0], program)
     directory, root = option(arguments, "--directory"), option(arguments, "--root")

@@ -84,11 +84,11 @@ def run_trial(exercise, cases, answer, limits, folder, confined=True):
     job = {"source": answer.source, "name": exercise.name, "probe": exercise.probe,
            "cases": [{key: encode(value) for key, value in case.items()} for case in cases], **exercise.extra}
     files = {"job.json": home / "job.json"}
-    if answer.source == "my_server":
+    if answer.server is not None:
         shutil.copyfile(answer.server, home / "my_server.py")
         files["my_server.py"] = home / "my_server.py"
         job["path"] = "my_server.py"
-    else:
+    if answer.source != "my_server":
         job["steps"] = answer.steps
     (home / "job.json").write_text(json.dumps(job), encoding="utf-8")
     observer = exercise.outside(str(exchange), cases) if exercise.outside else None

@@ -75,7 +75,7 @@ def judge_atomic_write(case, observed, expected):
     return None
 
 
-def nothing_left_over(cases, observations, outside):
+def nothing_left_over(cases, observations, outside, **reports):
     """Nothing but the uploaded files may be left in the folder."""
     expected = sorted(case["name"] for case in cases
                       if case.get("old") is not None or case.get("break_after") is None)
