@@ -12,7 +12,7 @@ import zipfile
 import pytest
 
 from httpserver.classroom import github_classroom, gradescope, sandbox
-from httpserver.classroom.nbgrader_meta import project_url
+from httpserver.classroom.colab import project_url
 from mock_submissions import NOTEBOOKS
 
 yaml = pytest.importorskip("yaml")

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from httpserver.classroom import nbgrader_meta
+from httpserver.classroom import colab
 from httpserver.classroom.nbgrader_meta import (COLAB_CELL_ID, NOTES_BEGIN, HiddenCellShown, MarkerInProse, annotate,
                                                 annotate_folder, main)
 from httpserver.classroom.student import make_student_copy
@@ -120,7 +120,7 @@ def test_every_chapter_has_kernel_metadata_and_the_same_colab_cell_first():
 
 
 def test_the_colab_cell_does_nothing_outside_colab(tmp_path):
-    source = nbgrader_meta.colab_cell_source("https://invalid.example/never-fetched")
+    source = colab.colab_cell_source("https://invalid.example/never-fetched")
     # PATH is empty, so a `git` or `pip` call could not even start: it would fail the run.
     finished = subprocess.run([sys.executable, "-c", source + "\nimport os; print(os.getcwd())"],
                               cwd=tmp_path, capture_output=True, text=True, env={"PATH": ""}, timeout=30)

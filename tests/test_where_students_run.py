@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPOSITORY
-from httpserver.classroom.nbgrader_meta import COLAB_FOLDER, COLAB_WORK, STUDENT_BRANCH, colab_cell_source, project_url
+from httpserver.classroom.colab import COLAB_FOLDER, COLAB_WORK, STUDENT_BRANCH, colab_cell_source, project_url
 from httpserver.classroom.student import write_student_copies
 from mock_submissions import NOTEBOOKS
 

@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from .grade import grade_class
-from .nbgrader_meta import project_url
+from .colab import project_url
 from .student import write_student_copies
 
 REPOSITORY = Path(__file__).resolve().parents[2]

@@ -41,9 +41,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import answers, sandbox, stagerun, trials
-from .exercises import EXERCISES, check_cell_exercise, fresh_rng, outcome_text
-from .probe import safe_repr
+from . import answers, sandbox, stagerun, trials, verdicts
+from .exercises import EXERCISES, check_cell_exercise, fresh_rng
 from .reports import STAGE_PREFIX, write_reports
 
 RISKS = ("Without a sandbox, each student's code runs as you, with your files and your network: "
@@ -183,57 +182,15 @@ class Grader:
 
     def verdict(self, check, trial, reference, note):
         """(points, why) for one student's trial of one exercise; `note` collects what to tell."""
-        exercise, cases, points = self.exercises[check], self.cases[check], self.points[check]
-        if isinstance(trial, Exception):
-            return 0, "not graded: the grader failed (%s)" % trial
-        limit = trial.outcome.limit_hit(self.limits(exercise))
-        report = trial.report
-        if report is None:
-            if trial.outcome.timed_out:
-                note("hang: `%s` stopped after %.0f s (wall-clock limit)" % (check, trial.outcome.seconds))
-                return 0, "hang: stopped after %.0f s" % trial.outcome.seconds
-            last = (trial.outcome.output.strip().splitlines() or ["no output"])[-1][:200]
-            kind = "limit hit" if limit else "crash"
-            note("%s: `%s`: %s (%s)" % (kind, check, limit or self.ended(trial.outcome), last))
-            return 0, "%s: %s: %s" % (kind, limit or self.ended(trial.outcome), last)
-        if not report.get("loaded"):
-            if "builtins.MemoryError" in (report.get("raised") or []):
-                note("limit hit: `%s`: memory limit (%d MiB)" % (check, EXERCISE_LIMITS.memory_mb))
-            return 0, "the answer does not run: %s" % outcome_text(report)
-        observed = trial.observations(len(cases))
-        expected = reference.observations(len(cases))
-        for number, (case, seen, wanted) in enumerate(zip(cases, observed, expected), start=1):
-            try:
-                why = exercise.judge_case(case, seen or {}, wanted or {})
-            except Exception as error:  # what the student's process reported was not what a probe writes
-                why = "its result could not be read (%s)" % type(error).__name__
-            if why:
-                if limit:
-                    note("limit hit: `%s`: %s" % (check, limit))
-                return 0, "case %d of %d, %s%s: %s" % (number, len(cases), exercise.name,
-                                                      safe_repr(case.get("args", ""), 160), why)
-        if exercise.overall:
-            try:
-                why = exercise.overall(cases, observed, trial.outside_all, student_report=report,
-                                       reference_report=reference.report)
-            except Exception as error:
-                why = "its results could not be read (%s)" % type(error).__name__
-            if why:
-                return 0, why
-        if exercise.where == "check-cell":
-            return points, "passed (the chapter's own cases)"
-        return points, "passed (%d cases drawn for this run)" % len(cases)
-
-    @staticmethod
-    def ended(outcome):
-        return "killed by %s" % outcome.signal_name if outcome.signal_name else "exit status %s" % outcome.returncode
+        exercise = self.exercises[check]
+        return verdicts.exercise_verdict(exercise, self.cases[check], self.points[check], self.limits(exercise),
+                                         trial, reference, note)
 
     def reference_problem(self, check, reference):
         """Why the instructor's answer does not pass its own exercise in this run, or None."""
-        if isinstance(reference, Exception) or reference is None:
-            return "the grader failed: %s" % reference
-        verdict = self.verdict(check, reference, reference, lambda line: None)
-        return None if verdict[0] == self.points[check] else verdict[1]
+        exercise = self.exercises[check]
+        return verdicts.reference_problem(exercise, self.cases[check], self.points[check], self.limits(exercise),
+                                          reference)
 
     def grade(self, hand_ins):
         done = self.run(hand_ins)
@@ -259,7 +216,8 @@ class Grader:
                         continue
                     grades[student][check] = self.item(hand_in, chapter_file, check, stages, done,
                                                        broken_references, notes[student].append)
-            grades[student].update(self.stage_items(hand_in, stages, notes[student].append))
+            names = [STAGE_PREFIX + name for name, _ in self.stages]
+            grades[student].update(verdicts.stage_verdicts(hand_in, names, stages, notes[student].append))
         return ClassResult(self.items, self.points, grades, notes, self.warnings, self.seed,
                            "in sandboxes" if self.confined else "WITHOUT a sandbox (--no-sandbox)")
 
@@ -271,43 +229,13 @@ class Grader:
         if check in hand_in.broken:
             return 0, "check cell %s in the submission" % hand_in.broken[check]
         if check.endswith("-build"):
-            return self.build_item(hand_in, int(chapter_file[:2]), check, stages)
+            return verdicts.build_verdict(hand_in, int(chapter_file[:2]), self.points[check], stages)
         if check in broken_references:
             return 0, "not graded in this run: " + broken_references[check]
         answer = self.answer_of(hand_in, check)
         if isinstance(answer, str):
             return 0, answer
         return self.verdict(check, done.get((hand_in.student, check)), done[("reference", check)], note)
-
-    def build_item(self, hand_in, chapter, check, stages):
-        if hand_in.server is None:
-            return 0, "no my_server.py handed in"
-        if isinstance(stages, Exception) or stages is None:
-            return 0, "not graded: %s" % (stages or "the stages did not run")
-        due = [(name, status) for name, number, status, _ in stages if number <= chapter]
-        failed = [name for name, status in due if status != "passed"]
-        if failed:
-            return 0, "stage %s did not pass" % failed[0]
-        return self.points[check], "every stage up to chapter %02d passed" % chapter
-
-    def stage_items(self, hand_in, stages, note):
-        names = [STAGE_PREFIX + name for name, _ in self.stages]
-        if not names:
-            return {}
-        if hand_in.server is None:
-            return {name: (0, "no my_server.py handed in") for name in names}
-        if isinstance(stages, Exception) or stages is None:
-            note("the stage tester could not run: %s" % stages)
-            return {name: (0, "not graded: %s" % stages) for name in names}
-        found = {}
-        for name, _, status, message in stages:
-            first = (message.strip().splitlines() or [""])[0][:300]
-            found[STAGE_PREFIX + name] = (1 if status == "passed" else 0,
-                                          status if status != "failed" else "failed: " + first)
-            if status == "failed" and ("Traceback (most recent call last)" in message or "MemoryError" in message):
-                kind = "limit hit (memory)" if "MemoryError" in message else "crash"
-                note("%s: my_server.py failed with a traceback during stage %s (%s)" % (kind, name, first[:160]))
-        return found
 
     def close(self):
         shutil.rmtree(self.scratch, ignore_errors=True)

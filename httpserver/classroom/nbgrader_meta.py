@@ -45,6 +45,7 @@ import re
 import sys
 from pathlib import Path
 
+from httpserver.classroom.colab import COLAB_CELL_ID, DEFAULT_PROJECT_URL, project_url, with_colab_cell
 from httpserver.classroom.student import BEGIN, HIDDEN, is_hidden, strip_solutions
 
 # The words nbgrader's preprocessors search for in every line of every cell.
@@ -56,12 +57,7 @@ DEFINED_NAME = re.compile(r"^(?:async\s+)?(?:def|class)\s+(\w+)", re.MULTILINE)
 POINTS = 1
 SCHEMA_VERSION = 3  # nbgrader 0.9's cell metadata format
 
-COLAB_CELL_ID = "colab-setup"
-COLAB_FOLDER = "/content/http-from-sockets"   # the package and data
-COLAB_WORK = "/content/work"                  # the student copies, where the learner works
-STUDENT_BRANCH = "student-copies"             # where CI publishes them (make student's output)
 NOTES_BEGIN = "### BEGIN SOLUTION (HIDDEN: instructor notes, dropped from student copies)"
-DEFAULT_PROJECT_URL = "https://github.com/http-from-sockets/http-from-sockets"
 
 # What Jupyter writes for a Python 3 kernel. The Python version is left out on
 # purpose: it differs from one learner's machine to the next.
@@ -82,47 +78,6 @@ class MarkerInProse(ValueError):
 
 class HiddenCellShown(ValueError):
     """A `### HIDDEN` cell that nbgrader would hand out to students as it is."""
-
-
-def project_url(repository=None):
-    """The repository's address from pyproject.toml ([project.urls] Repository)."""
-    repository = Path(repository) if repository else Path(__file__).resolve().parents[2]
-    try:
-        text = (repository / "pyproject.toml").read_text(encoding="utf-8")
-    except OSError:
-        return DEFAULT_PROJECT_URL
-    # A regular expression rather than tomllib, which needs Python 3.11.
-    match = re.search(r'^Repository\s*=\s*"([^"]+)"', text, re.MULTILINE)
-    return match.group(1) if match else DEFAULT_PROJECT_URL
-
-
-def colab_cell_source(url):
-    """The first code cell of every chapter: set-up on Colab, nothing anywhere else."""
-    return f'''\
-# Google Colab opens a chapter on its own, without the project around it. There, this cell
-# fetches the package and its data (never the instructor's chapters: no answers), installs
-# them, and works from the student copies: the chapters without answers, and the skeleton
-# of the my_server.py you build. Anywhere else (make lab, JupyterHub, Binder) it does nothing.
-import sys
-
-if "google.colab" in sys.modules:
-    import importlib.util
-    import os
-    import subprocess
-
-    PROJECT, WORK = "{COLAB_FOLDER}", "{COLAB_WORK}"
-    if not os.path.isdir(PROJECT):  # only the files of httpserver/ and data/ are downloaded
-        subprocess.run(["git", "clone", "--quiet", "--depth=1", "--filter=blob:none", "--sparse",
-                        "{url}", PROJECT], check=True)
-        subprocess.run(["git", "-C", PROJECT, "sparse-checkout", "set", "httpserver", "data"], check=True)
-    if not os.path.isdir(WORK):
-        subprocess.run(["git", "clone", "--quiet", "--depth=1", "--branch", "{STUDENT_BRANCH}",
-                        "{url}", WORK], check=True)
-    if importlib.util.find_spec("httpserver") is None:
-        # Colab has Jupyter, matplotlib and requests already: add the project and trustme only.
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", PROJECT, "trustme"], check=True)
-        sys.path.insert(0, PROJECT)  # this kernel started before the install
-    os.chdir(WORK)'''
 
 
 def clean_notes(cell):
@@ -268,19 +223,6 @@ def cell_roles(notebook, name="notebook"):
             meta = grader(unique("%s-cell-%s" % (chapter, cell.get("id", index)), taken), locked=True)
         roles.append((cell, meta))
     return roles
-
-
-def with_colab_cell(notebook, url):
-    """The notebook with the Colab set-up cell as its first code cell, up to date."""
-    import nbformat
-
-    cells = [cell for cell in notebook.cells if cell.get("id") != COLAB_CELL_ID]
-    setup = nbformat.v4.new_code_cell(colab_cell_source(url))
-    setup["id"] = COLAB_CELL_ID
-    first_code = next((index for index, cell in enumerate(cells) if cell.cell_type == "code"), len(cells))
-    cells.insert(first_code, setup)
-    notebook.cells = cells
-    return notebook
 
 
 def annotate(notebook, name="notebook", url=DEFAULT_PROJECT_URL):

@@ -11,127 +11,22 @@ the grader compares that data with the reference answer's, outside the sandbox,
 where nothing the student's code did can reach. What matters most (files on
 disk, answers on a socket, a TLS handshake) the grader watches from outside.
 
-Standard library only, and self-contained: it runs where `my_server.py` runs,
-in a sandbox where the package cannot be imported. The grader imports it too,
-for `encode` and `decode`.
+Standard library only: it runs where `my_server.py` runs, in a sandbox where
+the package cannot be imported, beside plain.py (the data both sides share)
+and probe_watched.py (the probes the grader watches from outside).
 """
 
 import ast
-import base64
 import collections
 import importlib.util
 import json
 import os
 import random
-import socket
 import sys
-import threading
-import time
-import traceback
 
-MAX_ITEM = 64 * 1024  # an observation larger than this is reported by its size only
+from plain import call, decode, encode, limited, raised
+from probe_watched import probe_atomic_write, probe_concurrency, probe_tls_context
 
-
-# ------------------------------------------------------------------ plain data, both ways
-
-def encode(value, depth=0):
-    """`value` as JSON-ready data, keeping bytes, tuples, sets and dict keys apart.
-
-    Only built-in types are kept, by exact type: a subclass of str with a generous
-    __eq__ becomes {"object": ...}, which equals nothing the grader expects.
-    """
-    kind = type(value)
-    if depth > 30:
-        return {"object": "too deep"}
-    if value is None or kind in (bool, int, str):
-        return value
-    if kind is float:
-        return {"float": repr(value)}
-    if kind in (bytes, bytearray):
-        return {"bytes": base64.b64encode(bytes(value)).decode("ascii")}
-    if kind is list:
-        return [encode(item, depth + 1) for item in value]
-    if kind is tuple:
-        return {"tuple": [encode(item, depth + 1) for item in value]}
-    if kind in (set, frozenset):
-        return {"set": sorted((encode(item, depth + 1) for item in value), key=json.dumps)}
-    if kind is dict:
-        return {"dict": [[encode(key, depth + 1), encode(item, depth + 1)] for key, item in value.items()]}
-    return {"object": "%s.%s" % (kind.__module__, kind.__qualname__), "repr": safe_repr(value)}
-
-
-def decode(data):
-    """The value `encode` described (an object it could not keep becomes an Opaque)."""
-    if data is None or isinstance(data, (bool, int, str)):
-        return data
-    if isinstance(data, list):
-        return [decode(item) for item in data]
-    (tag, inner), = data.items() if len(data) == 1 else [("object", data)]
-    if tag == "float":
-        return float(inner)
-    if tag == "bytes":
-        return base64.b64decode(inner)
-    if tag == "tuple":
-        return tuple(decode(item) for item in inner)
-    if tag == "set":
-        return set(decode(item) for item in inner)
-    if tag == "dict":
-        return {freeze(decode(key)): decode(item) for key, item in inner}
-    return Opaque(data.get("object", "?") if isinstance(data, dict) else "?", data.get("repr", ""))
-
-
-def freeze(value):
-    return tuple(freeze(item) for item in value) if isinstance(value, list) else value
-
-
-class Opaque:
-    """A value the probe could not describe as plain data: equal to nothing."""
-
-    def __init__(self, kind, text):
-        self.kind, self.text = kind, text
-
-    def __eq__(self, other):
-        return False
-
-    __hash__ = None
-
-    def __repr__(self):
-        return self.text or "<%s object>" % self.kind
-
-
-def safe_repr(value, limit=200):
-    try:
-        text = repr(value)
-    except Exception as error:  # a student's __repr__ may raise
-        text = "<repr failed: %s>" % type(error).__name__
-    return text if len(text) <= limit else text[:limit - 20] + " ... " + text[-15:]
-
-
-def raised(error):
-    """What a call raised: its classes (most specific first), its message and its last line."""
-    classes = ["%s.%s" % (cls.__module__, cls.__qualname__) for cls in type(error).__mro__]
-    frames = traceback.extract_tb(error.__traceback__)
-    where = ""
-    if frames:
-        frame = frames[-1]
-        where = "%s, line %d: %s" % (frame.name, frame.lineno, (frame.line or "").strip())
-    return {"raised": classes, "message": safe_repr(str(error), 300), "where": where[:300]}
-
-
-def limited(observation):
-    text = json.dumps(observation)
-    return observation if len(text) <= MAX_ITEM else {"too_big": len(text)}
-
-
-def call(function, args):
-    """{"value": ...} or {"raised": ...} for function(*args)."""
-    try:
-        return limited({"value": encode(function(*args))})
-    except BaseException as error:  # SystemExit and KeyboardInterrupt too: the case fails, the probe goes on
-        return raised(error)
-
-
-# ------------------------------------------------------------------ loading the answer
 
 def load_answer(job):
     """(the answer, the namespace it lives in: my_server's module or the answer cell's globals)."""
@@ -318,119 +213,6 @@ def probe_application(answer, home, job):
             return (response.status, bytes(response.body or b""), response.header("Content-Type"),
                     response.header("Allow"))
         results.append(call(handle, ()))
-    return results
-
-
-def probe_atomic_write(answer, home, job):
-    """Each case writes a file in the exchange folder, which the grader watches from outside."""
-    results = []
-    for case in job["cases"]:
-        chunks, break_after = decode(case["chunks"]), case.get("break_after")
-
-        def arriving(chunks=chunks, break_after=break_after):
-            for number, chunk in enumerate(chunks):
-                if number == break_after:
-                    raise ConnectionResetError("the client went away halfway through the upload")
-                yield chunk
-        results.append(call(answer, (os.path.join(job["folder"], case["name"]), arriving())))
-    return results
-
-
-def probe_concurrency(answer, home, job):
-    """Serve the grader's clients: accept on a Unix socket, hand each connection to the answer.
-
-    Each case is a trial, with a listening socket of its own. my_server's serve_one
-    becomes a slow handler (a database would be here); the grader's clients, outside,
-    time the answers they get.
-    """
-    slow = job["slow_seconds"]
-
-    def slow_serve_one(connection, config=None):
-        with connection:
-            connection.settimeout(10)
-            head = b""
-            while b"\r\n\r\n" not in head:
-                chunk = connection.recv(4096)
-                if not chunk:
-                    return
-                head += chunk
-            time.sleep(slow)
-            body = b"you asked for " + head.split(b" ", 2)[1] + b"\n"
-            connection.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: %d\r\n\r\n"
-                               % len(body) + body)
-
-    home.serve_one = slow_serve_one
-    results = []
-    for trial in job["cases"]:
-        if trial.get("places"):
-            home.FREE_PLACES = threading.BoundedSemaphore(trial["places"])
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(os.path.join(job["folder"], trial["socket"]))
-        listener.listen(16)
-        listener.settimeout(15)
-        calls, failure = [], None
-        try:
-            for _ in range(trial["clients"]):
-                connection, _ = listener.accept()
-                started = time.perf_counter()
-                observed = call(answer, (connection, None))
-                calls.append(time.perf_counter() - started)
-                if "raised" in observed:
-                    connection.close()
-                    failure = observed
-                    break
-        except OSError as error:
-            failure = raised(error)
-        finally:
-            listener.close()
-        results.append(failure or {"value": encode(calls)})
-        if failure:  # the exercise has failed: no need to make the grader's clients wait
-            return results
-    wait_for_grader(job)
-    return results
-
-
-def wait_for_grader(job):
-    """Stay alive (threads and all) until the grader has seen what it came for."""
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(os.path.join(job["folder"], "done.sock"))
-    listener.listen(1)
-    listener.settimeout(30)
-    try:
-        listener.accept()[0].close()
-    except OSError:
-        pass
-    listener.close()
-
-
-def probe_tls_context(answer, home, job):
-    """answer(ca_file) makes a client context; shake hands with each of the grader's TLS servers."""
-    import ssl
-
-    results = []
-    for case in job["cases"]:
-        try:
-            context = answer(case["ca_file"])
-        except BaseException as error:
-            results.append(raised(error))
-            continue
-        seen = {"is_context": isinstance(context, ssl.SSLContext)}
-        if seen["is_context"]:
-            seen.update(verify_mode=int(context.verify_mode), check_hostname=bool(context.check_hostname),
-                        minimum_version=int(context.minimum_version))
-        for server in case["servers"]:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            sock.settimeout(10)
-            try:
-                sock.connect(server)
-                with context.wrap_socket(sock, server_hostname="localhost") as tls:
-                    tls.sendall(b"hello")
-                seen[server] = "handshake"
-            except BaseException as error:
-                seen[server] = type(error).__name__
-            finally:
-                sock.close()
-        results.append({"value": encode(seen)})
     return results
 
 

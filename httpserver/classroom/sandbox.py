@@ -39,23 +39,15 @@ import shutil
 import signal
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import List, Optional
 
-import httpserver
+from . import bubblewrap
+from .bubblewrap import EXCHANGE, is_root, python_for, tool  # noqa: F401  (this module's contract)
 
-HERE = Path(__file__).resolve().parent
-PACKAGE = Path(httpserver.__file__).resolve().parent
-HOME = "/home/student"       # the sandbox's home folder and working folder
-EXCHANGE = HOME + "/exchange"  # a host folder shared with the grader, when the job needs one
-TOOLS = "/sandbox"           # confine.py and probe.py, read-only
-ETC_FILES = ("hosts", "nsswitch.conf", "passwd", "group", "localtime", "mime.types", "ssl",
-             "ca-certificates", "alternatives")
 # Killed by these signals, a program hit a limit rather than crashed.
 LIMIT_SIGNALS = {signal.SIGXCPU: "CPU time", signal.SIGXFSZ: "file size"}
 
@@ -119,10 +111,6 @@ class Outcome:
         return None
 
 
-def is_root():
-    return hasattr(os, "geteuid") and os.geteuid() == 0
-
-
 @functools.lru_cache(maxsize=None)
 def unavailable():
     """Why no sandbox can be made here (a sentence), or None when bubblewrap works."""
@@ -143,142 +131,11 @@ def unavailable():
     return None
 
 
-@functools.lru_cache(maxsize=None)
-def proc_allowed():
-    """Whether a sandbox may have a /proc of its own.
-
-    Inside a container whose /proc has read-only or masked parts (Docker's and Podman's
-    default), the kernel refuses a new proc mount; the sandbox then has an empty /proc,
-    and its PID namespace still hides every process outside it.
-    """
-    if shutil.which("bwrap") is None:
-        return False
-    probe = ["bwrap", "--ro-bind", "/", "/", "--proc", "/proc", "--unshare-pid", "--die-with-parent"]
-    probe += [] if is_root() else ["--unshare-user"]
-    try:
-        return subprocess.run(probe + ["true"], capture_output=True, timeout=30).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-def python_for(course):
-    """The interpreter inside: this virtual environment's for a chapter, the base one for my_server.py."""
-    if course:
-        return sys.executable
-    return os.path.realpath(getattr(sys, "_base_executable", None) or sys.executable)
-
-
-def site_folders():
-    """Every folder where the base interpreter finds installed packages: hidden from my_server.py."""
-    base = {"base": sys.base_prefix, "platbase": sys.base_exec_prefix}
-    folders = {sysconfig.get_path(name, vars=base) for name in ("purelib", "platlib")}
-    version = "python%d.%d" % sys.version_info[:2]
-    folders |= {"/usr/lib/python3/dist-packages", "/usr/local/lib/%s/dist-packages" % version,
-                "/usr/local/lib/%s/site-packages" % version, "/usr/lib/%s/site-packages" % version}
-    return sorted(folder for folder in folders if folder and os.path.isdir(folder))
-
-
-def system_mounts(mounts):
-    """The system's programs and libraries, read-only, the way the host lays them out."""
-    mounts.add("--ro-bind", "/usr", "/usr")
-    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
-        path = "/" + name
-        if os.path.islink(path):
-            mounts.add("--symlink", os.readlink(path), path)
-        elif os.path.isdir(path):
-            mounts.add("--ro-bind", path, path)
-    for name in ETC_FILES:
-        if os.path.exists("/etc/" + name):
-            mounts.add("--ro-bind", "/etc/" + name, "/etc/" + name)
-
-
-def python_mounts(mounts, course):
-    """The interpreter and its standard library; for a chapter, the package and the environment too."""
-    prefixes = {sys.base_prefix, sys.base_exec_prefix}
-    for prefix in sorted(prefixes):
-        if not prefix.startswith("/usr/") and prefix != "/usr":
-            mounts.add("--ro-bind", prefix, prefix)
-    if course:
-        if sys.prefix not in prefixes:
-            mounts.add("--ro-bind", sys.prefix, sys.prefix)  # the virtual environment
-        mounts.add("--ro-bind", str(PACKAGE), str(PACKAGE))
-        data = PACKAGE.parent / "data"
-        if data.is_dir():
-            mounts.add("--ro-bind", str(data), str(data))
-        mounts.add("--tmpfs", str(HERE))  # the instructor's tools stay out, though nothing in them is secret
-    else:
-        for folder in site_folders():
-            mounts.add("--tmpfs", folder)
-
-
 def command(program, view, limits, uid=None):
-    """The argument list that runs `program` in a sandbox of `view` with `limits`."""
-    size = str(limits.tmp_mb * 1024 * 1024)
-    arguments = ["bwrap", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-                 "--hostname", "sandbox", "--die-with-parent", "--new-session", "--clearenv"]
-    if not view.share_net:
-        arguments.append("--unshare-net")
-    if is_root():
-        # No user namespace for root: the sandbox's first process needs the right to
-        # change its user id once (confine.py), and gives it up for good doing so.
-        arguments += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-    else:
-        arguments += ["--unshare-user", "--disable-userns"]
-    mounts = Mounts()
-    # The private folders first: a bind below /tmp (an environment made there) goes on top.
-    mounts.add("--proc", "/proc") if proc_allowed() else mounts.add("--dir", "/proc")
-    mounts.add("--dev", "/dev")
-    mounts.add("--tmpfs", "/tmp", perms="1777", size=size).add("--tmpfs", HOME, perms="1777", size=size)
-    system_mounts(mounts)
-    python_mounts(mounts, view.course)
-    for name, host in sorted(view.files.items()):
-        mounts.add("--ro-bind", str(host), HOME + "/" + name)
-    if view.exchange:
-        mounts.add("--bind", str(view.exchange), EXCHANGE)
-    for path in view.writable:
-        mounts.add("--bind", str(path), str(path))
-    for path in view.readable:
-        mounts.add("--ro-bind", str(path), str(path))
-    for name in ("confine.py", "probe.py"):
-        mounts.add("--ro-bind", str(HERE / name), TOOLS + "/" + name)
-    arguments += mounts.arguments + ["--chdir", HOME]
-    for name, value in (("PATH", "/usr/local/bin:/usr/bin:/bin"), ("HOME", HOME), ("TMPDIR", "/tmp"),
-                        ("LANG", "C.UTF-8"), ("PYTHONDONTWRITEBYTECODE", "1"), ("PYTHONUNBUFFERED", "1"),
-                        ("OPENBLAS_NUM_THREADS", "1"), ("MPLBACKEND", "Agg")):
-        arguments += ["--setenv", name, value]
-    if view.course:  # the package the grader runs, wherever the environment would look for it
-        arguments += ["--setenv", "PYTHONPATH", str(PACKAGE.parent)]
-    settings = asdict(limits)
-    if is_root():
-        settings["uid"] = uid if uid is not None else sandbox_uid()
-    arguments += ["--", python_for(course=False), "-S", "-s", TOOLS + "/confine.py", json.dumps(settings)]
-    return arguments + [str(word) for word in program]
-
-
-class Mounts:
-    """bubblewrap's file-system options, each mount point's missing parent folders made first.
-
-    bubblewrap would make those itself, with the host folder's mode: /root is 0700 there,
-    and the sandbox's user could not reach an interpreter installed under it.
-    """
-
-    def __init__(self):
-        self.arguments, self.made = [], {"/"}
-
-    def add(self, option, *words, perms=None, size=None):
-        target = words[-1]
-        for parent in reversed(Path(target).parents):
-            parent = str(parent)
-            if parent not in self.made and not parent.startswith("/usr"):
-                self.arguments += ["--perms", "0755", "--dir", parent]
-                self.made.add(parent)
-        self.made.add(target)
-        if perms:
-            self.arguments += ["--perms", perms]
-        if size:
-            self.arguments += ["--size", str(size)]
-        self.arguments += [option, *words]
-        return self
+    """The argument list that runs `program` in a sandbox of `view` with `limits` (see bubblewrap.py)."""
+    if uid is None and is_root():
+        uid = sandbox_uid()
+    return bubblewrap.command(program, view, limits, uid)
 
 
 _uids = iter(range(1_000_000))
@@ -300,11 +157,6 @@ def give_to(uid, *paths):
             os.chown(folder, uid, uid)
             for name in files:
                 os.chown(os.path.join(folder, name), uid, uid)
-
-
-def tool(name, confined=True):
-    """Where confine.py or probe.py is, as the program sees it."""
-    return TOOLS + "/" + name if confined else str(HERE / name)
 
 
 def run(program, view, limits, pass_fds=(), home=None, confined=True, output_limit=64 * 1024):

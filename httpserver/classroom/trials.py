@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from . import sandbox
-from .probe import Opaque, decode, encode
+from .plain import Opaque, decode, encode
 
 REPORT_LIMIT = 8 * 1024 * 1024  # a probe's report may not be larger
 

@@ -19,7 +19,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from ..probe import Opaque, safe_repr
+from ..plain import Opaque, safe_repr
 
 EXERCISES = {}
 
@@ -151,7 +151,7 @@ def fresh_rng(seed=None):
 
 def same_records(cases, observations, outside, student_report=None, reference_report=None):
     """For a check cell run as it is (no rule yet): each case did what the reference's did."""
-    from ..probe import decode
+    from ..plain import decode
 
     theirs = (student_report or {}).get("cases") or []
     ours = (reference_report or {}).get("cases") or []
