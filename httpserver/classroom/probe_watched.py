@@ -61,6 +61,10 @@ def probe_concurrency(answer, home, job):
         listener.listen(16)
         listener.settimeout(15)
         calls, failure = [], None
+        # Every client's request waits in the queue before the first is accepted, as in the chapter.
+        go, deadline = os.path.join(job["folder"], trial["socket"] + ".go"), time.monotonic() + 15
+        while not os.path.exists(go) and time.monotonic() < deadline:
+            time.sleep(0.01)
         try:
             for _ in range(trial["clients"]):
                 connection, _ = listener.accept()

@@ -37,10 +37,14 @@ class Clients:
             if not wait_for(path, self.finished):
                 return
             answers = [None] * trial["clients"]
-            threads = [threading.Thread(target=self.client, args=(path, target, answers, number), daemon=True)
+            sent = threading.Semaphore(0)
+            threads = [threading.Thread(target=self.client, args=(path, target, answers, number, sent), daemon=True)
                        for number, target in enumerate(trial["targets"])]
             for thread in threads:
                 thread.start()
+            for _ in threads:  # every request is queued: now the probe may accept them
+                sent.acquire(timeout=10)
+            open(path + ".go", "w").close()
             for thread in threads:
                 thread.join(15)
             self.seen[index] = answers
@@ -54,18 +58,24 @@ class Clients:
                     pass
 
     @staticmethod
-    def client(path, target, answers, number):
-        """One client: send a request for `target`, keep (sent, answered, bytes) in answers[number]."""
-        sent = time.monotonic()
+    def client(path, target, answers, number, sent):
+        """One client: send a request for `target`, say so, keep (sent, answered, bytes) in answers[number].
+
+        The clock starts when the probe may accept: the request waited in the queue before."""
+        started = None
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
                 sock.settimeout(3)  # the slow handler answers in SLOW_SECONDS
                 sock.connect(path)
                 sock.sendall(b"GET %s HTTP/1.1\r\nHost: grader\r\n\r\n" % target.encode())
+                started = time.monotonic()
+                sent.release()
                 answer = read_all(sock)
         except OSError as error:
+            if started is None:
+                sent.release()
             answer = ("no answer: %s" % error).encode()
-        answers[number] = (sent, time.monotonic(), answer)
+        answers[number] = (started or time.monotonic(), time.monotonic(), answer)
 
     def after(self):
         self.finished.set()
