@@ -4,12 +4,15 @@
                          [--directory data/files] [--model MODEL]
                          [--tls] [--ca-dir DIR] [--certfile F --keyfile F]
                          [--keylog FILE] [--http2] [--cache-control VALUE] [--workers N] [--quiet]
+                         [--wsgi MODULE:APP [--threads N] [--script-name PATH]]
+                         [--trusted-proxy ADDRESS]... [--graceful-timeout SECONDS]
 
 Problems the user can fix (port in use, missing folder, unreadable
 certificate) end the program with one line on stderr and exit status 2, never a
 traceback. Ctrl-C stops the server cleanly and deletes what it wrote to the temporary
 folder; the local CA of `--tls` is kept in `--ca-dir`, so a browser told once to
-trust it keeps trusting the server after a restart.
+trust it keeps trusting the server after a restart. SIGTERM stops it gracefully
+(drain.py): no new connections, the requests under way answered, then exit.
 """
 
 import argparse
@@ -27,6 +30,7 @@ from .config import Limits
 from .listener import StartupError, adopt_listener
 from .tls import default_ca_folder, local_ca_files
 from .workers import Supervisor, sharing_method, watch_parent
+from .wsgi import WSGI_THREADS, load_application
 
 
 def size(text):
@@ -101,6 +105,19 @@ def parse_arguments(argv):
     parser.add_argument("--workers", type=int, default=1, metavar="N",
                         help="processes serving the same port, to use N cores (Linux, macOS; default 1)")
     parser.add_argument("--quiet", action="store_true", help="no access log on stderr")
+    parser.add_argument("--wsgi", "--app", metavar="MODULE:APP",
+                        help="serve this WSGI application (PEP 3333) instead of files, "
+                             "e.g. --wsgi myapp:app for Flask's app in myapp.py")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help=f"threads that run the --wsgi application (select: default {WSGI_THREADS}; "
+                             f"pool: its workers, default {Limits.pool_threads}; thread: one per connection)")
+    parser.add_argument("--script-name", default="", metavar="PATH",
+                        help="the URL prefix the --wsgi application is mounted at, e.g. /app (its SCRIPT_NAME)")
+    parser.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",
+                        help="believe Forwarded / X-Forwarded-For from this proxy address or network "
+                             "(e.g. 127.0.0.1 or 10.0.0.0/8); repeat for several")
+    parser.add_argument("--graceful-timeout", type=float, default=30.0, metavar="SECONDS",
+                        help="on SIGTERM, how long requests under way may take to finish (default: 30)")
     # Set by the parent for its workers (workers.py), not by hand:
     parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--listener-fd", type=int, help=argparse.SUPPRESS)
@@ -112,6 +129,10 @@ def parse_arguments(argv):
         parser.error(f"--port must be between 0 and 65535, not {arguments.port}")
     if arguments.workers < 1:
         parser.error(f"--workers must be 1 or more, not {arguments.workers}")
+    if arguments.threads is not None and arguments.threads < 1:
+        parser.error(f"--threads must be 1 or more, not {arguments.threads}")
+    if (arguments.threads is not None or arguments.script_name) and not arguments.wsgi:
+        parser.error("--threads and --script-name go with --wsgi MODULE:APP")
     return arguments
 
 
@@ -136,6 +157,11 @@ def main(argv=None):
     ca_folder = (arguments.ca_dir or default_ca_folder()) if local_ca else None
     leaf_folder = None  # throw-away: the workers' certificate and its key
     try:
+        app = load_application(arguments.wsgi) if arguments.wsgi else None
+    except ValueError as error:
+        print(f"httpserver: {error}", file=sys.stderr)
+        return 2
+    try:
         if workers > 1 and local_ca:
             # Every worker must present the same certificate: issue it once, on disk.
             leaf_folder = tempfile.mkdtemp(prefix=TEMPORARY_PREFIX)
@@ -149,7 +175,9 @@ def main(argv=None):
             reuse_port=(workers > 1 and sharing == "reuse-port") or arguments.reuse_port,
             joining=arguments.reuse_port,
             listener=None if arguments.listener_fd is None else adopt_listener(arguments.listener_fd),
-            access_log=None if arguments.quiet else log_access, error_log=log_error)
+            access_log=None if arguments.quiet else log_access, error_log=log_error,
+            app=app, threads=arguments.threads, script_name=arguments.script_name,
+            trusted_proxies=arguments.trusted_proxy, multiprocess=workers > 1 or is_worker)
     except StartupError as error:
         remove_folder(leaf_folder)
         print(f"httpserver: {error}", file=sys.stderr)
@@ -164,10 +192,15 @@ def main(argv=None):
             supervisor = Supervisor(arguments, server.address[1], workers - 1, certfile, keyfile,
                                     listener=server.listener if sharing == "inherit" else None,
                                     leaf_folder=leaf_folder, log=log_error)
+        # Ctrl-C and SIGTERM are caught from here on: one that comes right after the
+        # banner says "Press Ctrl-C" must stop the server cleanly, not interrupt its start.
+        signals = watch_signals()
         if is_worker:  # the parent has said everything already
-            return serve_until_stopped(server, parent_fd=arguments.parent_fd)
-        print_welcome(server, workers)
-        return serve_until_stopped(server, supervisor, announce=True)
+            return serve_until_stopped(server, parent_fd=arguments.parent_fd,
+                                       graceful_timeout=arguments.graceful_timeout, signals=signals)
+        print_welcome(server, workers, arguments.wsgi)
+        return serve_until_stopped(server, supervisor, announce=True, graceful_timeout=arguments.graceful_timeout,
+                                   signals=signals)
     finally:
         # The workers have stopped by now (serve_until_stopped waits for them):
         # nobody needs the certificate files any more. A worker whose parent
@@ -178,12 +211,16 @@ def main(argv=None):
         server.remove_temporary_files()
 
 
-def print_welcome(server, workers):
+def print_welcome(server, workers, wsgi=None):
     """Tell the person at the terminal where to go, and how to trust the CA."""
     processes = f"; {workers} processes" if workers > 1 else ""
     protocols = "; HTTP/2 and HTTP/1.1" if server.http2 else ""
-    print(f"Serving {server.root} on {server.url}/ (model: {server.model}{processes}{protocols}; files: {server.directory})",
-          file=sys.stderr)
+    if wsgi:
+        print(f"Serving the WSGI application {wsgi} on {server.url}/ (model: {server.model}{processes})",
+              file=sys.stderr)
+    else:
+        print(f"Serving {server.root} on {server.url}/ (model: {server.model}{processes}{protocols}; "
+              f"files: {server.directory})", file=sys.stderr)
     if server.ca_file:
         print(f"HTTPS with a local CA. Trust it with: curl --cacert {server.ca_file} {server.url}/",
               file=sys.stderr)
@@ -194,9 +231,20 @@ def print_welcome(server, workers):
 parent_gone = threading.Event()  # in a worker: the parent process has ended
 
 
-def serve_until_stopped(server, supervisor=None, announce=False, parent_fd=None):
-    """Serve until Ctrl-C or SIGTERM (or, in a worker, the parent's end), then
-    stop the server and any workers; keep the workers going meanwhile."""
+def watch_signals():
+    """(stop, terminated): events set by Ctrl-C (SIGINT) or SIGTERM, and by SIGTERM only."""
+    stop, terminated = threading.Event(), threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    if hasattr(signal, "SIGTERM"):
+        signal.signal(signal.SIGTERM, lambda *_: (terminated.set(), stop.set()))
+    return stop, terminated
+
+
+def serve_until_stopped(server, supervisor=None, announce=False, parent_fd=None, graceful_timeout=30.0,
+                        signals=None):
+    """Serve until Ctrl-C, SIGTERM (or, in a worker, the parent's end), then stop
+    the server and any workers; keep the workers going meanwhile. SIGTERM stops
+    gracefully (drain.py), each worker too, within `graceful_timeout` seconds."""
     # Everything made so far (modules, the app) lives as long as the process:
     # moving it out of the garbage collector's sight keeps full collections,
     # and the pauses they cause mid-request, short.
@@ -213,9 +261,7 @@ def serve_until_stopped(server, supervisor=None, announce=False, parent_fd=None)
 
     worker = threading.Thread(target=serve, name="server", daemon=True)
     worker.start()
-    stop = threading.Event()
-    if hasattr(signal, "SIGTERM"):
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop, terminated = signals or watch_signals()  # terminated: SIGTERM, stop gracefully
     if parent_fd is not None:
         watch_parent(parent_fd, lambda: (parent_gone.set(), stop.set()))
     gave_up = False
@@ -226,11 +272,18 @@ def serve_until_stopped(server, supervisor=None, announce=False, parent_fd=None)
                 break
     except KeyboardInterrupt:
         pass
+    graceful = terminated.is_set() and not gave_up
     if announce:
-        print("\nStopping...", file=sys.stderr, flush=True)
-    server.shutdown()
+        how = f" finishing the requests under way (at most {graceful_timeout:g} s)" if graceful else ""
+        print(f"\nStopping...{how}", file=sys.stderr, flush=True)
+    if graceful:
+        if supervisor is not None:  # each worker stops gracefully too, at the same time
+            supervisor.terminate()
+        server.graceful_stop(graceful_timeout)
+    else:
+        server.shutdown()
     if supervisor is not None:
-        supervisor.stop()
+        supervisor.stop(timeout=graceful_timeout + 5 if graceful else 10.0)
     if crashed:  # a bug: say so, and exit non-zero so a supervisor restarts us
         print(f"httpserver: the server stopped because of an error:\n{crashed[0]}", file=sys.stderr)
         return 1

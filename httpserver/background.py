@@ -29,7 +29,9 @@ from .app import DEFAULT_CACHE_CONTROL, Application
 from .config import Limits
 from .files import remove_leftover_uploads
 from .listener import StartupError, open_listener
+from .proxy import TrustedProxies
 from .tls import context_from_files, local_ca_context, write_key_log
+from .wsgi import WSGI_THREADS, WSGIGateway
 
 # model name → (module, class); imported when chosen
 MODELS = {
@@ -62,7 +64,8 @@ def server_class(model):
 def make_server(*, host="127.0.0.1", port=4221, root=None, directory=None, model=DEFAULT_MODEL,
                 tls=False, certfile=None, keyfile=None, limits=None, access_log=None,
                 error_log=None, ca_folder=None, keylog=None, cache_control=DEFAULT_CACHE_CONTROL,
-                reuse_port=False, joining=False, listener=None, http2=False, **limit_overrides):
+                reuse_port=False, joining=False, listener=None, http2=False, app=None, threads=None,
+                trusted_proxies=(), script_name="", multiprocess=False, **limit_overrides):
     """A listening server of `model`, configured from the command-line options.
 
     `ca_folder`: where the local CA of `tls=True` is kept (default: a temporary
@@ -70,17 +73,28 @@ def make_server(*, host="127.0.0.1", port=4221, root=None, directory=None, model
     `keylog`: a file for TLS secrets (default: $SSLKEYLOGFILE if set);
     `cache_control`: the Cache-Control of files (None: none);
     `listener`: an already listening socket to serve instead of opening one;
-    `http2`: offer HTTP/2 in TLS's ALPN (needs TLS and the h2 package).
+    `http2`: offer HTTP/2 in TLS's ALPN (needs TLS and the h2 package);
+    `app`: a WSGI application to serve instead of the files (wsgi.py), run by
+    `threads` threads at most (pool and select; default `Limits.pool_threads`);
+    `trusted_proxies`: addresses whose Forwarded headers name the client (proxy.py).
     """
     root = root or default_folder("www")
     directory = directory or default_folder("files")
-    if not os.path.isdir(root):
+    if not os.path.isdir(root) and app is None:
         raise StartupError(f"root folder not found: {root}")
-    if not os.path.isdir(directory):
+    if not os.path.isdir(directory) and app is None:
         raise StartupError(f"--directory folder not found: {directory}")
     limits = replace(limits or Limits(), **limit_overrides)
+    if threads is None and app is not None and model == "select":
+        threads = WSGI_THREADS  # a CPU-bound app runs faster on few threads (chapter 10)
+    if threads is not None:
+        limits = replace(limits, pool_threads=threads)
+    try:
+        proxies = TrustedProxies(trusted_proxies) if trusted_proxies else None
+    except ValueError as error:
+        raise StartupError(str(error)) from None
     cls = server_class(model)
-    removed, freed = remove_leftover_uploads(directory)
+    removed, freed = remove_leftover_uploads(directory) if os.path.isdir(directory) else (0, 0)
     if removed and error_log:
         error_log(f"removed {removed} unfinished upload(s), {freed:,} bytes, left in {directory} "
                   f"by a server that stopped before finishing them")
@@ -97,6 +111,8 @@ def make_server(*, host="127.0.0.1", port=4221, root=None, directory=None, model
         except BaseException:
             remove_folder(temporary)
             raise
+    if http2 and app is not None:
+        raise StartupError("--http2 serves the files only; a --wsgi application is served over HTTP/1.1")
     if http2:
         if ssl_context is None:
             raise StartupError("--http2 needs --tls (or --certfile): HTTP/2 is offered in the TLS handshake")
@@ -114,9 +130,17 @@ def make_server(*, host="127.0.0.1", port=4221, root=None, directory=None, model
     except BaseException:
         remove_folder(temporary)
         raise
-    application = Application(root, directory, cache_control, limits.file_check_interval)
-    server = cls(listener, application, limits=limits,
+    if app is None:
+        handler = Application(root, directory, cache_control, limits.file_check_interval)
+    else:  # PEP 3333: say whether another thread, or process, may run the app at once
+        multithread = model != "iterative" and not (model in ("pool", "select") and limits.pool_threads == 1)
+        host, port = listener.getsockname()[:2]
+        handler = WSGIGateway(app, error_log=error_log, multithread=multithread, multiprocess=multiprocess,
+                              server_name=host, server_port=port, script_name=script_name,
+                              extra={"httpserver.root": root, "httpserver.directory": directory})
+    server = cls(listener, handler, limits=limits,
                  ssl_context=ssl_context, access_log=access_log, error_log=error_log)
+    server.proxies = proxies
     server.ca_file = ca_file
     server.http2 = http2
     server.root, server.directory = root, directory
@@ -174,8 +198,8 @@ def serve_in_background(*, port=0, log_access=True, **options):
     """Start a server on a free 127.0.0.1 port in a thread; see the module docstring.
 
     Options are those of `make_server`: root, directory, model, tls, certfile,
-    keyfile, ca_folder, keylog, cache_control, http2, limits, and any `Limits` field
-    (e.g. head_timeout=1).
+    keyfile, ca_folder, keylog, cache_control, http2, limits, app (a WSGI
+    application), threads, trusted_proxies, and any `Limits` field (e.g. head_timeout=1).
     """
     access_lines, errors = deque(maxlen=10_000), deque(maxlen=1_000)
 

@@ -178,7 +178,12 @@ def nginx_command(site, port, folder):
 
 def measure_small(port, connections, duration, tool):
     """(requests/s, p50 ms, p99 ms) for the 1 KiB file at `connections`."""
-    url = f"http://127.0.0.1:{port}/{SMALL_FILE}"
+    return measure_small_path(port, "/" + SMALL_FILE, connections, duration, tool)
+
+
+def measure_small_path(port, path, connections, duration, tool):
+    """(requests/s, p50 ms, p99 ms) for GET `path` at `connections`."""
+    url = f"http://127.0.0.1:{port}{path}"
     if tool == "wrk":  # wrk counts whole seconds; one of warm-up first
         seconds = max(1, round(duration))
         subprocess.run(pin(["wrk", "-t1", f"-c{connections}", "-d1s", url], 1), capture_output=True, timeout=30)
@@ -186,9 +191,9 @@ def measure_small(port, connections, duration, tool):
                                 capture_output=True, text=True, timeout=seconds + 60).stdout
         return (float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
                 wrk_ms(output, "50%"), wrk_ms(output, "99%"))
-    run_load(("127.0.0.1", port), "/" + SMALL_FILE, connections=connections, requests=10**9,
+    run_load(("127.0.0.1", port), path, connections=connections, requests=10**9,
              duration=min(0.5, duration))
-    result = run_load(("127.0.0.1", port), "/" + SMALL_FILE, connections=connections,
+    result = run_load(("127.0.0.1", port), path, connections=connections,
                       requests=10**9, duration=duration)
     return (result.requests_per_second, result.percentile(0.5) * 1000, result.percentile(0.99) * 1000)
 
@@ -354,6 +359,9 @@ def measure_all(arguments):
             print(f"  {model:22} one pipelining client that never reads: {memory} KiB; during a 64 MiB "
                   f"upload another client waited {delay['median_ms']:.2f} ms (median), "
                   f"{delay['max_ms']:.1f} ms at most", flush=True)
+    if arguments.wsgi_rounds:
+        from .bench_wsgi import measure_wsgi
+        results["wsgi"] = measure_wsgi(arguments.wsgi_rounds, concurrencies, min(arguments.duration, 3.0), tool)
     idle = measure_idle(site, arguments.idle) if arguments.idle else None
     if idle:
         results["idle"] = idle
@@ -409,6 +417,9 @@ def write_reports(results, out, concurrencies):
                 lambda entry: f"{entry['upload']['quiet_ms']:.2f}"}
         for label, cell in rows.items():
             lines.append(f"| {label} | " + " | ".join(cell(entry) for entry in results["pressure"].values()) + " |")
+    if results.get("wsgi"):
+        from .bench_wsgi import report_lines
+        lines += [""] + report_lines(results["wsgi"], concurrencies)
     (out / "results.md").write_text("\n".join(lines) + "\n")
     print("\n" + "\n".join(lines), flush=True)
     plot(results, out / "bench.png", concurrencies)
@@ -444,6 +455,9 @@ def main(argv=None):
                         help="load generator: wrk if installed (auto), or the package's own")
     parser.add_argument("--no-pin", dest="pin", action="store_false",
                         help="let server and load generator share all cores (default: pinned apart)")
+    parser.add_argument("--wsgi-rounds", type=int, default=None,
+                        help="rounds of the WSGI row: a Flask app on ours, waitress, gunicorn, wsgiref "
+                             "(default 3; 0, and the default with --quick or --only: skip)")
     parser.add_argument("--quick", action="store_true", help="a few seconds in all, for a smoke test")
     arguments = parser.parse_args(argv)
     global PINNING
@@ -452,6 +466,8 @@ def main(argv=None):
         arguments.duration, arguments.large_mib, arguments.large_repeat = 0.3, 2, 2
         arguments.large_seconds = 0
         arguments.idle = min(arguments.idle, 50)
+    if arguments.wsgi_rounds is None:  # a quick or partial run is about the models: no WSGI row
+        arguments.wsgi_rounds = 0 if arguments.quick or arguments.only else 3
         arguments.tool = "own" if arguments.tool == "auto" else arguments.tool
     run(arguments)
     return 0

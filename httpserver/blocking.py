@@ -119,9 +119,11 @@ def serve_connection(server, sock, client, register=None):
                 return
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         connection = server.new_connection(client, secure=server.ssl_context is not None)
+        connection.transmit = lambda items: send_all(sock, items, server.limits.body_timeout)
         connection = negotiated(sock, connection)  # HTTP/2 if ALPN chose "h2"
         if register:
             register(sock, connection)
+        server.track(connection, sock)  # so a graceful stop can close it when idle (drain.py)
     except Exception:  # OSError: the client left; anything else: a bug of ours
         if not isinstance(sys.exc_info()[1], OSError):
             server.log_fault(client, "starting the connection")
@@ -159,6 +161,7 @@ def serve_connection(server, sock, client, register=None):
             except OSError:
                 pass
     finally:
+        server.untrack(connection)
         connection.close()
         if peer_closed:
             sock.close()
@@ -246,6 +249,10 @@ class ThreadServer(BaseServer):
         except OSError:
             pass
         return True
+
+    def connection_count(self):
+        with self._lock:
+            return len(self.live)
 
     def stop_connections(self):
         with self._lock:

@@ -22,7 +22,9 @@ Three rules keep what one client can cost us bounded:
   touch a disk (choosing where an upload goes, writing a body to disk, any
   handler that is not answered from memory: `app.answer_from_memory`) is left
   in `work` instead of run: the model runs it on another thread and then calls
-  `process()`. The event loop uses this so it never waits on a disk.
+  `process()`. The event loop uses this so it never waits on a disk, nor on an
+  application (an application without `answer_from_memory`, as a WSGI one, has
+  every handler, and every piece of a streamed body (stream.py), left in `work`).
 
 The loop below has one branch per parser event, in the manner of uvicorn's h11
 protocol: need data, a request head, body data, end of message, peer closed.
@@ -39,6 +41,7 @@ from .parser import (
     CONNECTION_CLOSED, END_OF_MESSAGE, NEED_DATA, PAUSED, Data, Request, RequestParser,
 )
 from .response import CONTINUE, FileBody, encode_head, error_response, text_response
+from .stream import ClientGone, StreamBody
 
 ANSWERS_PER_TURN = 8  # pipelined requests answered before another client gets a turn
 JOIN_LIMIT = 16 * 1024  # bodies up to this size leave in one piece with their head
@@ -49,15 +52,21 @@ class Connection:
     """The HTTP state of one connection: parser, current request, keep-alive."""
 
     def __init__(self, app, *, limits=Limits(), client=None, secure=False,
-                 access_log=None, error_log=None, offload=False, storage=UNLIMITED):
+                 access_log=None, error_log=None, offload=False, storage=UNLIMITED, proxies=None,
+                 draining=None):
         self.app = app
         self.limits = limits
         self.client = client  # (address, port) of the peer
+        self.proxies = proxies  # TrustedProxies (proxy.py): whose Forwarded headers we believe
+        self.draining = draining  # threading.Event set for a graceful stop (drain.py), or None
         self.secure = secure
         self.access_log = access_log  # callable(client, request, response, size) or None
         self.error_log = error_log  # callable(text) or None
         self.offload = offload  # True: leave disk work in `work` for the model
         self.storage = storage  # the memory budget and disk floor all bodies share (body.py)
+        self.transmit = None  # set by the model: callable(items) sending at once, from a handler's thread
+        self.outgoing = None  # what process() has queued but not returned yet
+        self.from_memory = getattr(app, "answer_from_memory", None)  # (an application may have none)
         self.parser = RequestParser(limits)
         # output_budget=0 turns back-pressure off, turns included (chapter 08 shows why we need it).
         self.output_budget = limits.output_budget or float("inf")
@@ -72,6 +81,7 @@ class Connection:
         self.request = None
         self.spool = None  # where the current request's body goes
         self.response = None  # an answer computed by a step, not yet encoded
+        self.stream = None  # a body the application is still producing (stream.py)
         self.head_started = None  # time.monotonic() of the first byte of a head
         self.body_started = None  # time.monotonic() when the head ended, if a body follows
         self.rate_window = 0  # which window of body_timeout seconds the body is in
@@ -96,6 +106,11 @@ class Connection:
         return (self.request is None and self.response is None and self.work is None
                 and not self.closing and self.head_started is None and not self.parser.buffer)
 
+    @property
+    def stopping(self):
+        """True once the server stops gracefully: each answer then closes its connection."""
+        return self.draining is not None and self.draining.is_set()
+
     def receive(self, data):
         """Feed bytes from the peer (b"" at end of stream); returns what to send."""
         if self.head_started is None and data:
@@ -108,7 +123,8 @@ class Connection:
     def has_more(self):
         """True when `process()` may give more answers without new bytes: requests
         (or a computed answer) are waiting. Models ask before calling it."""
-        return self.response is not None or (not self.stalled and self.parser.has_more)
+        return (self.response is not None or self.stream is not None
+                or (not self.stalled and self.parser.has_more))
 
     def process(self):
         """Answer the requests buffered so far, until the output budget is spent,
@@ -116,9 +132,15 @@ class Connection:
         if self.work is not None:
             raise RuntimeError("process() called before the pending work was run")
         outgoing, self.early = self.early, []  # what a step on another thread left to send
+        self.outgoing = outgoing
         budget = self.output_budget
         turns = self.answers_per_turn  # however small the answers: others are waiting too
         while not self.closing and self.work is None and budget > 0 and turns:
+            if self.stream is not None:  # an answer still being produced
+                self._stream_step(outgoing)
+                if self.stream is not None and (outgoing or self.work is not None):
+                    break  # PEP 3333: this piece leaves before the next is asked for
+                continue
             if self.response is not None:  # a request's answer is ready: send it
                 budget -= self._answer(outgoing)
                 turns -= 1
@@ -141,6 +163,8 @@ class Connection:
             elif isinstance(event, Request):
                 self.request = event
                 event.client = self.client
+                if self.proxies:  # behind a proxy we trust, the client is who it says
+                    event.client, event.scheme = self.proxies.client_of(event, self.client)
                 event.secure = self.secure
                 if event.content_length or event.chunked or event.expect_continue:
                     if self.offload and event.method not in SAFE_METHODS:
@@ -158,10 +182,15 @@ class Connection:
                     continue
                 budget -= self._answer(outgoing)  # at once: one trip round the loop fewer
                 turns -= 1
+        self.outgoing = None
         return outgoing
 
     def close(self):
-        """The connection is over: free the body spool and any file not yet sent."""
+        """The connection is over: free the body spool and any file not yet sent,
+        and close an application's unfinished answer (PEP 3333)."""
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None
         self._drop_body()
         if self.response is not None and isinstance(self.response.body, FileBody):
             self.response.body.close()
@@ -180,6 +209,8 @@ class Connection:
         time of the last bytes received)."""
         waiting_for = self.waiting_for
         limits = self.limits
+        if self.stopping and self.requests_served and self.idle:  # (drain.py)
+            return now  # a graceful stop: a keep-alive connection between requests ends at once
         if waiting_for == "head" and self.head_started is not None:
             return self.head_started + limits.head_timeout
         if waiting_for == "body":  # a body is under way, so body_started is set
@@ -257,6 +288,8 @@ class Connection:
         """Run `handler` for the complete request in `self.request`; False if it
         gave no answer (None: `answer_from_memory` needs the disk)."""
         request = self.request
+        if self.transmit is not None:
+            request.send_now = self._send_now
         try:
             response = handler(request)
         except HTTPError as error:
@@ -273,39 +306,92 @@ class Connection:
 
     def _answered_from_memory(self):
         """For the event loop: answer now if no disk is needed (app.answer_from_memory)."""
-        from_memory = getattr(self.app, "answer_from_memory", None)
+        from_memory = self.from_memory
         return (from_memory is not None and self.request.method in SAFE_METHODS
                 and self._handle(from_memory))
 
     def _handle_off_loop(self):
         """The handler, and freeing the body (a file to delete, maybe), on a helper thread."""
         self._handle(self.app.handle)
-        self._drop_body()
+        body = self.response.body if self.response is not None else None
+        if isinstance(body, StreamBody) and not body.finished:
+            body.cleanups.append(self._drop_body)  # the application may read it while it streams
+        else:
+            self._drop_body()
 
     @property
     def holds_files(self):
-        """True when closing will delete a spooled body (a disk operation)."""
-        return self.spool is not None and getattr(self.spool, "path", None) is not None
+        """True when closing may block: it deletes a spooled body (a disk operation),
+        or closes an application's unfinished answer (its code, stream.py)."""
+        return self.stream is not None or (self.spool is not None and getattr(self.spool, "path", None) is not None)
 
     def _answer(self, outgoing):
         """Encode the ready response, move on to the next request; bytes queued."""
         request, response = self.request, self.response
         self.response = None
-        if self.close_after or not request.keep_alive:
-            self.closing = True
+        close = self.closing or self.close_after or not request.keep_alive or self.stopping
         self.close_after = False
         self.requests_served += 1
-        items = self._send(request, response, close=self.closing)
+        if isinstance(response.body, StreamBody):  # the rest is produced piece by piece
+            if not response.body.head_sent:
+                outgoing.extend(self._send(request, response, close=close))
+            self.stream = response.body
+            # With bytes queued, this turn ends: they leave before the next piece is asked for.
+            return float("inf") if outgoing else 0
+        self.closing = close
+        items = self._send(request, response, close=close)
         outgoing.extend(items)
+        self._next_request()
+        last = items[-1]
+        if isinstance(last, FileBody):
+            return self.limits.output_budget  # one open file at a time is budget enough (0: off)
+        return len(last) if len(items) == 1 else len(items[0]) + len(last)
+
+    def _next_request(self):
+        """The answer is complete: forget the request, get ready for the next one."""
         self._drop_body()  # whatever the handler did not take
         self.request = None
         self.head_started = self.clock() if self.parser.buffer else None
         if not self.closing:
             self.parser.start_next_request()
-        last = items[-1]
-        if isinstance(last, FileBody):
-            return self.limits.output_budget  # one open file at a time is budget enough (0: off)
-        return len(last) if len(items) == 1 else len(items[0]) + len(last)
+
+    def _stream_step(self, outgoing):
+        """Queue what the application produced; ask it for its next piece (as `work`
+        when offloaded), or, at its end, finish the request."""
+        stream = self.stream
+        if not stream.ready and not stream.finished:
+            if self.offload:
+                self.work = self._as_work(stream.produce)
+                return
+            stream.produce()
+        outgoing.extend(stream.take())
+        if stream.finished:
+            self.stream = None
+            self.closing = self.closing or stream.closes or stream.broken
+            if self.access_log is not None:
+                self.access_log(self.request.client, self.request, stream.response, stream.size)
+            self._next_request()
+
+    def _send_now(self, response):
+        """Send `response`, as far as its body is produced, before the handler has
+        returned (WSGI's write()): what earlier requests answered first, then its
+        head, once. Runs on the handler's thread, which owns the connection now."""
+        items = []
+        if self.outgoing:
+            items.extend(self.outgoing)
+            self.outgoing.clear()
+        if self.early:
+            items.extend(self.early)
+            self.early.clear()
+        if response.body.head_sent:
+            items.extend(response.body.take())
+        else:
+            close = self.closing or self.close_after or not self.request.keep_alive or self.stopping
+            items.extend(self._send(self.request, response, close=close))
+        try:
+            self.transmit(items)
+        except OSError as error:
+            raise ClientGone(f"the client is gone: {error}") from error
 
     def _fail(self, response, outgoing):
         self.closing = True
@@ -327,11 +413,22 @@ class Connection:
         A large body (a cached file, say) leaves as its own item, so the bytes
         the cache holds are shared by every response, never copied into each.
         """
-        keep_alive_header = request is not None and request.version == "HTTP/1.0" and not close
-        head = encode_head(response, close=close, keep_alive_header=keep_alive_header)
         body = response.body
+        if isinstance(body, StreamBody):  # logged when it ends, with the size it had
+            close = close or body.close_delimited
+            body.head_sent, body.closes, body.response = True, close, response
+            if (request is not None and request.method == "HEAD") or response.status in (204, 304):
+                body.close()
+        keep_alive_header = request is not None and request.version == "HTTP/1.0" and not close
+        if isinstance(body, StreamBody):
+            head = encode_head(response, close=close, keep_alive_header=keep_alive_header)
+            return [head, *body.take()]
         if self.access_log is not None:
-            self.access_log(self.client, request, response, response.body_length)
+            client = self.client if request is None else request.client
+            self.access_log(client, request, response, response.body_length or 0)
+        if response.wire is not None and not close and not keep_alive_header and request.method == "GET":
+            return [response.wire]  # kept ready, head and body (filecache.py)
+        head = encode_head(response, close=close, keep_alive_header=keep_alive_header)
         if (request is not None and request.method == "HEAD") or response.status in (204, 304):
             if isinstance(body, FileBody):
                 body.close()

@@ -38,7 +38,7 @@ import time
 from .alpn import negotiated
 from .blocking import FAILED, PLAIN_HTTP, PLAIN_HTTP_ON_TLS_PORT, WANT_READ, WANT_WRITE, tls_handshake_step
 from .helpers import HelperThreads, TakeTurns
-from .outbox import Outbox, send_file_part
+from .outbox import Outbox, send_file_part, send_waiting
 from .response import error_bytes
 from .server import BaseServer
 from .tls import send_close_notify
@@ -84,8 +84,13 @@ class SelectServer(BaseServer):
         self.selector = selectors.DefaultSelector()
         self.clients = set()
         self._wake_writer.setblocking(False)
-        # Every step that may wait on a disk runs on these, in turn per client address.
-        self.helpers = HelperThreads(DISK_THREADS, self.waker(), name="select-disk")
+        # Every step that may wait on a disk runs on these, in turn per client address;
+        # so does a WSGI application (`--threads` of them: the pool it runs in).
+        if getattr(self.app, "blocking", False):  # one address (a proxy, say) may use all but one
+            self.helpers = HelperThreads(self.limits.pool_threads, self.waker(),
+                                         per_key=max(1, self.limits.pool_threads - 1), name="select-disk")
+        else:
+            self.helpers = HelperThreads(DISK_THREADS, self.waker(), name="select-disk")
         self.runnable = collections.deque()  # clients with requests buffered: each gets a turn
         self.handshakes = TakeTurns()  # handshakes that can move on, per client address
 
@@ -95,7 +100,15 @@ class SelectServer(BaseServer):
         next_sweep = time.monotonic() + SWEEP_INTERVAL
         try:
             while not self._stopping.is_set():
+                if self.draining.is_set():  # a graceful stop (drain.py)
+                    if self.accepting:
+                        self.stop_accepting(selector)
+                        next_sweep = 0  # close the idle connections now
+                    elif not self.clients:
+                        break
                 timeout = 0 if self.runnable or self.handshakes else SWEEP_INTERVAL
+                if self.draining.is_set():
+                    timeout = min(timeout, 0.1)
                 if self.accept_paused_until or not self._listener_watched:
                     timeout = self.watch_listener(selector, timeout)
                 for key, mask in selector.select(timeout):
@@ -127,7 +140,7 @@ class SelectServer(BaseServer):
                 now = time.monotonic()
                 if now >= next_sweep:
                     self.sweep(now)
-                    next_sweep = now + SWEEP_INTERVAL
+                    next_sweep = now + (SWEEP_INTERVAL if not self.draining.is_set() else 0.1)
         finally:
             self.stop_connections()
             selector.close()
@@ -167,6 +180,9 @@ class SelectServer(BaseServer):
         deadline = now + self.limits.handshake_timeout if secure else None
         connection = self.new_connection(address, secure, offload=True)
         client = Client(sock, key, connection, deadline, handshaking=secure)
+        # While a helper runs this connection's work the loop leaves it alone, so
+        # an application's write() may send from the helper (client.sock: TLS once wrapped).
+        connection.transmit = lambda items: send_waiting(client.sock, items, self.limits.body_timeout)
         self.clients.add(client)
         self.selector.register(sock, READ, client)
 
@@ -316,7 +332,8 @@ class SelectServer(BaseServer):
         """The loop's side of the wake-up socket: what the helpers finished."""
         self.drain_wakeups()
         for then, result, error in self.helpers.finished():
-            then(result, error)
+            if then is not None:  # (a close handed to a helper has nothing to resume)
+                then(result, error)
 
     # -- state changes ------------------------------------------------------------
 

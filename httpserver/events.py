@@ -38,7 +38,7 @@ class Request:
     __slots__ = (
         "method", "target", "path", "query", "version", "headers",
         "keep_alive", "expect_continue", "content_length", "chunked",
-        "spool", "client", "secure",
+        "spool", "client", "secure", "scheme", "send_now",
     )
 
     def __init__(self, method, target, path, query, version, headers):
@@ -55,6 +55,15 @@ class Request:
         self.spool = None  # the body's BodySpool (body.py), set by the connection
         self.client = None  # (address, port), set by the server
         self.secure = False  # True when it came over TLS
+        self.scheme = None  # "http" or "https" as a trusted proxy reported it (proxy.py), else None
+        self.send_now = None  # set by the connection: callable(response) sending it before the handler returns
+
+    def copy(self):
+        """A new request with this one's head (the parser's memo of heads it has
+        seen hands out copies: each request gets its own client, body and flags)."""
+        other = Request(self.method, self.target, self.path, self.query, self.version, self.headers)
+        other.keep_alive = self.keep_alive
+        return other
 
     @property
     def body(self):

@@ -27,6 +27,7 @@ from stat import S_ISREG
 
 from . import mime
 from .errors import HTTPError
+from .response import encode_head, http_date_now
 
 
 # What can go wrong when a file a client named is looked at, opened or read.
@@ -96,7 +97,7 @@ def open_regular(path):
 class CachedFile:
     """A small file's bytes, its validators, and its gzip form once asked for."""
 
-    __slots__ = ("mtime_ns", "size", "data", "etag", "last_modified", "_gzipped", "_fields")
+    __slots__ = ("mtime_ns", "size", "data", "etag", "last_modified", "_gzipped", "_fields", "_messages")
 
     def __init__(self, stat, data):
         self.mtime_ns = stat.st_mtime_ns
@@ -106,6 +107,7 @@ class CachedFile:
         self.last_modified = formatdate(stat.st_mtime, usegmt=True)
         self._gzipped = None
         self._fields = {}
+        self._messages = {}  # (content type, gzipped) → (Date value, the whole 200 as bytes)
 
     def fields(self, content_type, gzipped, extra=()):
         """The header fields of a 200 for this file, built once per variant."""
@@ -121,6 +123,16 @@ class CachedFile:
             fields.extend(extra)
             self._fields[(content_type, gzipped)] = fields
         return fields
+
+    def message(self, content_type, gzipped, response):
+        """`response` (this file's 200) as bytes, head and body, kept for the rest of
+        the second its Date names: the next requests for it cost a lookup."""
+        date = http_date_now()
+        found = self._messages.get((content_type, gzipped))
+        if found is None or found[0] is not date:
+            found = (date, encode_head(response) + response.body)
+            self._messages[(content_type, gzipped)] = found
+        return found[1]
 
     @property
     def gzipped(self):

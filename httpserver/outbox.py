@@ -138,6 +138,15 @@ def send_all(sock, items, timeout):
     _send_buffers_blocking(sock, buffers)
 
 
+def send_waiting(sock, items, timeout):
+    """`send_all` on a non-blocking socket, from a thread that may wait for the client
+    (an application's write(), see connection.py); the socket is non-blocking again after."""
+    try:
+        send_all(sock, items, timeout)
+    finally:
+        sock.setblocking(False)
+
+
 def _send_buffers_blocking(sock, buffers):
     if len(buffers) > 1 and can_gather(sock):
         views = collections.deque(memoryview(buffer) for buffer in buffers)

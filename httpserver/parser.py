@@ -39,6 +39,17 @@ METHODS_WITH_REQUIRED_LENGTH = ("POST", "PUT")
 HEAD, BODY_LENGTH, CHUNK_SIZE, CHUNK_DATA, CHUNK_END, TRAILER, DONE, CLOSED = range(8)
 
 
+# Most requests repeat a head seen before: a browser asks for page after page
+# with the same fields, a load generator sends the same bytes again and again.
+# A head that parsed cleanly and carries no body is remembered, bytes → request:
+# the same bytes always parse the same way, so only accepted heads are kept and
+# nothing the grammar refuses ever gets past. Bounded in number and size, since
+# clients choose these bytes.
+_known_heads = {}  # head bytes → (the Limits they were accepted under, a request to copy)
+MAX_KNOWN_HEADS = 1024
+LONGEST_KNOWN_HEAD = 1024  # bytes: at most about 1 MiB of heads in all
+
+
 class RequestParser:
     """Turns a stream of bytes into request events; see the module docstring."""
 
@@ -135,11 +146,24 @@ class RequestParser:
                 raise HTTPError(431, "request header section too large")
             return self._incomplete("request head")
 
-        head = buffer[:end].decode("latin-1")  # one character per byte, none lost (grammar.py)
+        head_bytes = bytes(buffer[:end])
         del buffer[: end + 4]
         self._checked = 0
+        known = _known_heads.get(head_bytes)
+        if known is not None and known[0] is self.limits:
+            # These very bytes were parsed, checked and accepted before, under these
+            # limits, and carried no body: the same head gets the same answer.
+            self._remaining = 0
+            self.state = BODY_LENGTH
+            return known[1].copy()
+        head = head_bytes.decode("latin-1")  # one character per byte, none lost (grammar.py)
         request = self._parse_head(head)
         self._choose_framing(request)
+        if (self.state == BODY_LENGTH and self._remaining == 0 and not request.expect_continue
+                and len(head_bytes) <= LONGEST_KNOWN_HEAD):
+            if len(_known_heads) >= MAX_KNOWN_HEADS:
+                _known_heads.clear()
+            _known_heads[head_bytes] = (self.limits, request.copy())
         return request
 
     def _parse_head(self, head):

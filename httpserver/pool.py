@@ -33,8 +33,9 @@ import time
 from .alpn import negotiated
 from .blocking import DONE, PLAIN_HTTP, PLAIN_HTTP_ON_TLS_PORT, WANT_READ, WANT_WRITE, tls_handshake_step
 from .helpers import TakeTurns
-from .outbox import Outbox
+from .outbox import Outbox, send_waiting
 from .response import error_bytes
+from .drain import between_requests
 from .server import BaseServer
 from .tls import send_close_notify
 
@@ -87,7 +88,13 @@ class PoolServer(BaseServer):
         next_sweep = time.monotonic() + SWEEP_INTERVAL
         try:
             while not self._stopping.is_set():
-                timeout = self.watch_listener(selector, SWEEP_INTERVAL)
+                if self.draining.is_set():  # a graceful stop (drain.py)
+                    if self.accepting:
+                        self.stop_accepting(selector)
+                        next_sweep = 0  # close the idle connections now
+                    elif not self.admission.total:
+                        break
+                timeout = self.watch_listener(selector, SWEEP_INTERVAL if not self.draining.is_set() else 0.1)
                 for key, _ in selector.select(timeout):
                     if key.data is None:
                         self.accept_waiting()
@@ -107,7 +114,7 @@ class PoolServer(BaseServer):
                 now = time.monotonic()
                 if now >= next_sweep:
                     self.sweep(selector, now)
-                    next_sweep = now + SWEEP_INTERVAL
+                    next_sweep = now + (SWEEP_INTERVAL if not self.draining.is_set() else 0.1)
         finally:
             selector.close()
             self.stop_connections()
@@ -141,7 +148,11 @@ class PoolServer(BaseServer):
         secure = self.ssl_context is not None
         wait = self.limits.handshake_timeout if secure else self.limits.idle_timeout
         connection = self.new_connection(address, secure)
-        self.park(PooledClient(sock, address, key, connection, time.monotonic() + wait, secure))
+        client = PooledClient(sock, address, key, connection, time.monotonic() + wait, secure)
+        # A worker owns the connection while its handler runs: an application's
+        # write() may send from there (client.sock: the TLS socket, once wrapped).
+        connection.transmit = lambda items: send_waiting(client.sock, items, self.limits.body_timeout)
+        self.park(client)
 
     def close_idle(self, key):
         """Close a parked, idle keep-alive connection of `key` (any, if None).
@@ -162,7 +173,9 @@ class PoolServer(BaseServer):
             selector.register(client.sock, client.events, client)
 
     def sweep(self, selector, now):
-        for client in [c for c in self.parked if c.deadline <= now]:
+        stopping = self.draining.is_set()  # a graceful stop ends idle keep-alive connections now
+        for client in [c for c in self.parked if c.deadline <= now or (
+                stopping and not c.handshaking and not c.outbox and between_requests(c.connection))]:
             selector.unregister(client.sock)
             self.parked.discard(client)
             if client.handshaking or client.outbox:  # a stalled handshake, or a client that does not read

@@ -46,19 +46,30 @@ class FileBody:
 class Response:
     """A status, header fields and a body (bytes or a `FileBody`)."""
 
-    __slots__ = ("status", "headers", "body")
+    __slots__ = ("status", "headers", "body", "wire")
+    # An application's answer (wsgi.py) may bring its own reason phrase, Date or
+    # Server; a subclass sets these, and `encode_head` then uses the application's.
+    status_line = None  # bytes to send instead of the standard status line
+    stamps = (True, True)  # whether we add Date, and Server
+    nosniff = True  # whether we add X-Content-Type-Options (not to an application's answer)
 
     def __init__(self, status=200, body=b"", headers=(), content_type=None):
         self.status = status
         self.body = body
         self.headers = list(headers)
+        # The whole message as bytes, head and body, when it was kept ready (a small
+        # file's answer, rebuilt once a second for its Date): sent as it is to an
+        # HTTP/1.1 keep-alive GET, which needs no Connection field (connection.py).
+        self.wire = None
         if content_type is not None:
             self.headers.append(("Content-Type", content_type))
 
     @property
     def body_length(self):
+        """Bytes in the body; None when not known in advance (a body streamed by
+        an application, stream.py), so no Content-Length is sent."""
         body = self.body
-        return body.length if isinstance(body, FileBody) else len(body)
+        return len(body) if isinstance(body, (bytes, bytearray, memoryview)) else body.length
 
     def header(self, name):
         """The first value of field `name`, or None (for tests and logs)."""
@@ -72,6 +83,11 @@ class Response:
         body = self.body
         preview = f" {body[:40]!r}{'…' if len(body) > 40 else ''}" if isinstance(body, bytes) and body else ""
         return f"<Response {self.status} {self.body_length} bytes{preview}>"
+
+
+def standard_status_line(status):
+    """The status line we send for `status`, with its standard reason phrase."""
+    return _STATUS_LINES.get(status) or f"HTTP/1.1 {status} Unknown\r\n".encode("ascii")
 
 
 def text_response(status, text, headers=()):
@@ -149,20 +165,27 @@ def encode_head(response, *, close=False, keep_alive_header=False):
     `Connection: keep-alive`, which an HTTP/1.0 client needs to hear.
     """
     status = response.status
-    status_line = _STATUS_LINES.get(status) or f"HTTP/1.1 {status} Unknown\r\n".encode("ascii")
+    status_line = (response.status_line or _STATUS_LINES.get(status)
+                   or f"HTTP/1.1 {status} Unknown\r\n".encode("ascii"))
     fields = tuple(response.headers)
     encoded_fields = _encoded_fields.get(fields)
     if encoded_fields is None:
         encoded_fields = _encode_fields(fields)
-    if status in _NO_BODY_STATUSES:
+    body_length = response.body_length
+    if status in _NO_BODY_STATUSES or body_length is None:
         length = b""
     else:
-        length = _NOSNIFF_FIELD + b"Content-Length: %d\r\n" % response.body_length
+        length = (_NOSNIFF_FIELD if response.nosniff else b"") + b"Content-Length: %d\r\n" % body_length
     if close:
         connection = b"Connection: close\r\n"
     elif keep_alive_header:
         connection = b"Connection: keep-alive\r\n"
     else:
         connection = b""
+    stamps = response.stamps
+    if stamps is not Response.stamps:  # an application gave its own Date or Server
+        date = b"Date: %s\r\n" % http_date_now() if stamps[0] else b""
+        return b"".join((status_line, date, _SERVER_FIELD if stamps[1] else b"",
+                         encoded_fields, length, connection, b"\r\n"))
     return b"".join((status_line, b"Date: ", http_date_now(), b"\r\n", _SERVER_FIELD,
                      encoded_fields, length, connection, b"\r\n"))

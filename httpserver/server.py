@@ -33,6 +33,7 @@ from .admission import Admission
 from .body import BodyStorage
 from .config import Limits
 from .connection import Connection
+from .drain import GracefulStop
 from .linger import Lingerer
 from .listener import describe_address
 from .response import error_bytes
@@ -44,10 +45,11 @@ RESOURCE_ERRORS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.EN
 BUSY = error_bytes(503, "server busy: too many connections", [("Retry-After", "1")])
 
 
-class BaseServer:
+class BaseServer(GracefulStop):
     """Accepts connections on `listener` and serves them with `app`."""
 
     model = "base"
+    proxies = None  # TrustedProxies (proxy.py), set by make_server for --trusted-proxy
 
     def __init__(self, listener, app, *, limits=Limits(), ssl_context=None,
                  access_log=None, error_log=None):
@@ -69,6 +71,7 @@ class BaseServer:
         self._accept_logged_at = -LOG_INTERVAL
         self.storage = BodyStorage.from_limits(limits)  # one memory budget for every body
         self.admission = Admission(limits)  # connections counted, in all and per address
+        self.init_draining()
 
     # -- where we are -----------------------------------------------------
 
@@ -90,6 +93,10 @@ class BaseServer:
         selector.register(self._wake_reader, selectors.EVENT_READ)
         try:
             while not self._stopping.is_set():
+                if self.draining.is_set():  # a graceful stop (drain.py)
+                    self.stop_accepting(selector)
+                    self.wait_for_in_flight()
+                    break
                 timeout = self.watch_listener(selector, None)
                 for key, _ in selector.select(timeout):
                     if key.fileobj is self._wake_reader:
@@ -104,7 +111,7 @@ class BaseServer:
     def watch_listener(self, selector, timeout, data=None):
         """Watch the listener in `selector` unless accepting is paused; returns the
         select timeout to use (`timeout`, or less, to resume accepting on time)."""
-        if self._listener_watched and not self.accept_paused_until:
+        if (self._listener_watched and not self.accept_paused_until) or not self.accepting:
             return timeout  # the usual case, decided without a system call
         paused_for = self.accept_paused_until - time.monotonic()
         if paused_for > 0:
@@ -120,7 +127,7 @@ class BaseServer:
 
     def accept_waiting(self):
         """Accept every connection that is waiting, then return."""
-        while not self._stopping.is_set():
+        while not self._stopping.is_set() and self.accepting:
             try:
                 sock, client = self.listener.accept()
             except (BlockingIOError, InterruptedError):
@@ -238,4 +245,4 @@ class BaseServer:
         """A fresh sans-I/O `Connection` for a client, wired to our logs."""
         return Connection(self.app, limits=self.limits, client=client, secure=secure,
                           access_log=self.access_log, error_log=self.error_log, offload=offload,
-                          storage=self.storage)
+                          storage=self.storage, proxies=self.proxies, draining=self.draining)

@@ -21,6 +21,10 @@ from .negotiation import accepts_gzip, etag_matches, not_modified_since, parse_r
 from .paths import decode_segments, resolve_with_stat
 from .response import FileBody, Response
 
+WHOLE_MESSAGE_LIMIT = 16 * 1024  # bodies up to this leave joined to their head (connection.JOIN_LIMIT)
+# Request fields that can change a file's answer: without any of them, a GET gets the whole file.
+ASKS_MORE = frozenset({"range", "accept-encoding", "if-none-match", "if-modified-since"})
+
 __all__ = ["FileServer", "StaticFiles", "FILE_ERRORS", "file_error", "stat_or_error", "directory_listing"]
 
 
@@ -57,6 +61,8 @@ class FileServer:
         return None if found is None else self._respond(request, *found)
 
     def _respond(self, request, entry, content_type):
+        if request.method == "GET" and ASKS_MORE.isdisjoint(request.headers.by_name):
+            return self._whole(entry, content_type, False)  # the common case: nothing to negotiate
         headers = request.headers
         range_header = headers.get("range") if request.method == "GET" else None
         accept_encoding = headers.get("accept-encoding")
@@ -76,7 +82,17 @@ class FileServer:
                 # A view of the cached bytes, not a copy: a thousand clients asking
                 # for a range of one file share its one copy in memory.
                 return Response(206, memoryview(entry.data)[start : end + 1], fields)
+        if request.method == "GET":
+            return self._whole(entry, content_type, use_gzip)
         return Response(200, entry.gzipped if use_gzip else entry.data, fields)
+
+    def _whole(self, entry, content_type, use_gzip):
+        """The 200 for a GET of the whole file, with its bytes kept ready when small."""
+        response = Response(200, entry.gzipped if use_gzip else entry.data,
+                            entry.fields(content_type, use_gzip, self.cache_control))
+        if len(response.body) <= WHOLE_MESSAGE_LIMIT:
+            response.wire = entry.message(content_type, use_gzip, response)
+        return response
 
     def _respond_large(self, request, path, content_type):
         file = open_regular(path)

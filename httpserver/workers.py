@@ -63,7 +63,13 @@ def child_command(arguments, port, certfile, keyfile, listener_fd=None, parent_f
         command.append("--quiet")
     if getattr(arguments, "http2", False):
         command.append("--http2")
-    return command
+    if arguments.wsgi:  # a WSGI application, as the parent serves it
+        command += ["--wsgi", arguments.wsgi, "--script-name", arguments.script_name]
+        if arguments.threads is not None:
+            command += ["--threads", str(arguments.threads)]
+    for proxy in arguments.trusted_proxy:
+        command += ["--trusted-proxy", proxy]
+    return command + ["--graceful-timeout", str(arguments.graceful_timeout)]
 
 
 RESTART_WINDOW = 10.0  # seconds over which deaths are counted ...
@@ -132,6 +138,12 @@ class Supervisor:
                      f"starting another{f' in {delay:g} s' if delay else ''}")
             self.due[slot] = now + delay
         return True
+
+    def terminate(self):
+        """Tell every worker to stop gracefully (SIGTERM), without waiting."""
+        for child in self.children:
+            if child.poll() is None:
+                child.terminate()
 
     def stop(self, timeout=10.0):
         """End the workers (only ours, by their process objects) and wait for them."""

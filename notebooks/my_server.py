@@ -583,6 +583,8 @@ def error_answer(status, explanation, fields=()):
 def respond(request, config):
     """(the route's Answer, close?), every exception turned into an error status: the one boundary."""
     try:
+        if config.app is not None:  # --app: a WSGI application answers instead of the routes (part 10)
+            return run_app(config.app, request, config), False
         return route(request, config), False
     except HTTPError as error:
         return error_answer(error.status, error.explanation, error.fields), error.close
@@ -742,6 +744,8 @@ class Config:
     root: str
     directory: str
     tls_context: object = None
+    app: object = None  # --app: the WSGI application (part 10)
+    port: int = 0
 
 
 def main(argv=None):
@@ -754,6 +758,7 @@ def main(argv=None):
     parser.add_argument("--certfile", help="HTTPS with this certificate chain (PEM)")
     parser.add_argument("--keyfile", help="... and this private key (PEM)")
     parser.add_argument("--tls", action="store_true", help="HTTPS with a throw-away certificate")
+    parser.add_argument("--app", metavar="MODULE:NAME", help="serve this WSGI application (chapter 10)")
     args = parser.parse_args(argv)
     try:
         config = Config(os.path.realpath(args.root), os.path.realpath(args.directory))
@@ -762,7 +767,10 @@ def main(argv=None):
         elif args.tls:
             config.tls_context = throwaway_tls_context()
         listener = open_listener(args.host, args.port)
-    except (NotImplementedError, OSError, ssl.SSLError) as error:
+        config.port = listener.getsockname()[1]
+        if args.app:
+            config.app = load_app(args.app)
+    except (NotImplementedError, OSError, ssl.SSLError, ImportError, AttributeError) as error:
         print("my_server: %s" % error, file=sys.stderr)  # one line, not a traceback
         return 1
     scheme = "https" if config.tls_context else "http"
@@ -777,6 +785,80 @@ def main(argv=None):
     finally:
         listener.close()
     return 0
+
+
+
+# ---------------------------------------------------------------- part 10: a WSGI application (chapter 10)
+
+def load_app(spec):
+    """The WSGI application named "module:name", looked for in the current folder too."""
+    import importlib
+
+    module_name, _, name = spec.partition(":")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as gunicorn does: the app usually sits where you are
+    return getattr(importlib.import_module(module_name), name or "app")
+
+
+def wsgi_environ(request, config):
+    """The environ of PEP 3333 for `request`: CGI's names, the fields as HTTP_*, the body as wsgi.input."""
+    ### BEGIN SOLUTION (chapter 10, stage 10-wsgi-environ)
+    import io
+
+    path, _, query = request.target.partition("?")
+    environ = {
+        "REQUEST_METHOD": request.method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": unquote(path, encoding="latin-1"),  # decoded; its bytes as Latin-1 characters
+        "QUERY_STRING": query,
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": str(config.port),
+        "SERVER_PROTOCOL": request.version,
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "https" if config.tls_context else "http",
+        "wsgi.input": io.BytesIO(request.body or b""),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    for name, values in request.fields.items():
+        key, value = name.upper().replace("-", "_"), ", ".join(values)  # repeated fields joined
+        if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            environ[key] = value
+        elif "_" not in name:  # X_Forwarded_For must not pose as X-Forwarded-For
+            environ["HTTP_" + key] = value
+    if request.body:
+        environ["CONTENT_LENGTH"] = str(len(request.body))  # also for a chunked body
+    return environ
+    ### END SOLUTION
+
+
+def run_app(app, request, config):
+    """Call the application; its status, fields and body as an Answer (close() always called)."""
+    ### BEGIN SOLUTION (chapter 10, stage 10-wsgi-environ)
+    head = []
+
+    def start_response(status, fields, exc_info=None):
+        if head and exc_info is None:
+            raise AssertionError("start_response called twice without exc_info")
+        head[:] = [status, fields]
+        return pieces.append  # write(): kept in order, before what the iterable gives
+
+    pieces = []
+    result = app(wsgi_environ(request, config), start_response)
+    try:
+        for piece in result:
+            pieces.append(piece)
+    finally:
+        if hasattr(result, "close"):
+            result.close()
+    status, fields = head
+    fields = [(name, value) for name, value in fields if name.lower() != "content-length"]
+    # content_type None: the application's own Content-Type field goes out, and no gzip of ours
+    return Answer(int(status.split()[0]), b"".join(pieces), None, fields)
+    ### END SOLUTION
 
 
 if __name__ == "__main__":

@@ -156,6 +156,11 @@ MUTANTS = [
     Mutant("cl-int", "08-smuggling", "Content-Length = 1*DIGIT", "the status is 201, not 400", also="+5"),
     Mutant("cl-first-wins", "08-smuggling", "RFC 9112 §6.3 item 5", "the status is 201, not 400"),
     Mutant("te-substring", "08-smuggling", "RFC 9112 §6.3 item 4", "the status is 201, not 400"),
+    Mutant("wsgi-raw-path", "10-wsgi-environ", "PEP 3333, environ Variables",
+           "the application saw PATH_INFO='/caf%C3%A9'"),
+    Mutant("wsgi-no-input", "10-wsgi-body", "Input and Error Streams", "the body came back as 0 bytes"),
+    Mutant("wsgi-first-piece", "10-wsgi-stream", "Buffering and Streaming", "the body is b'one '"),
+    Mutant("wsgi-crash", "10-wsgi-error", "PEP 3333, Error Handling", "closed the connection without answering"),
 ]
 TIMEOUT = 2.0  # seconds per answer: a mutant that hangs costs this much
 

@@ -78,8 +78,18 @@ def test_help_lists_every_option():
     result = run("--help")
     assert result.returncode == 0
     for option in ("--host", "--port", "--root", "--directory", "--model", "--tls", "--certfile", "--keyfile", "--quiet",
-                   "--ca-dir", "--keylog", "--cache-control"):
+                   "--ca-dir", "--keylog", "--cache-control", "--wsgi", "--app", "--threads", "--script-name",
+                   "--trusted-proxy", "--graceful-timeout"):
         assert option in result.stdout
+
+
+def test_readme_shows_the_wsgi_options_of_help():
+    """The README's "Run your Flask app" names each WSGI option that --help lists."""
+    readme = (REPOSITORY / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Run your Flask app", 1)[1].split("\n### ", 1)[0]
+    help_text = run("--help").stdout
+    for option in ("--wsgi", "--threads", "--script-name", "--trusted-proxy", "--graceful-timeout", "--workers"):
+        assert option in help_text and option in section, option
 
 
 def test_missing_root_is_one_line():
@@ -247,3 +257,38 @@ def test_listener_fd_that_is_not_a_socket_is_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("httpserver: no listening socket to inherit as file descriptor 987")
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM") or os.name == "nt", reason="SIGTERM to a child: POSIX")
+def test_wsgi_app_from_the_command_line_and_a_graceful_sigterm():
+    server = RunningServer("--wsgi", "httpserver.lab.apps:whoami", "--quiet", "--graceful-timeout", "10")
+    try:
+        assert "Serving the WSGI application httpserver.lab.apps:whoami" in server.banner
+        url = f"http://127.0.0.1:{server.port}"
+        assert requests.get(url + "/", timeout=10).text == f"pid {server.process.pid}\n"
+        answers = {}
+
+        def slow():
+            answers["slow"] = requests.get(url + "/slow?ms=800", timeout=10)
+        requester = threading.Thread(target=slow)
+        requester.start()
+        time.sleep(0.3)  # the slow request is under way
+        server.process.send_signal(signal.SIGTERM)
+        requester.join(10)
+        assert answers["slow"].status_code == 200  # finished, not cut
+        assert answers["slow"].headers["Connection"] == "close"
+        server.process.wait(15)  # it ends by itself
+        status, rest = server.stop()
+        assert status == 0 and "finishing the requests under way" in rest and "Traceback" not in rest
+    finally:
+        server.stop()
+
+
+def test_wsgi_errors_are_one_line():
+    result = run("--wsgi", "no_such_module_here:app", "--port", "0")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "httpserver: cannot import 'no_such_module_here' for --wsgi: No module named 'no_such_module_here'"
+    result = run("--threads", "2", "--port", "0")
+    assert result.returncode == 2 and "--threads and --script-name go with --wsgi" in result.stderr
+    result = run("--wsgi", "httpserver.lab.apps:hello", "--trusted-proxy", "not-an-address", "--port", "0")
+    assert result.returncode == 2 and result.stderr.strip().endswith("is not an IP address or network")

@@ -36,6 +36,7 @@ The modules, in reading order:
     limits.py, smuggling.py, slowloris.py
                   chapter 08: sizes and Expect; ambiguous bodies; slow heads
     load.py       chapter 09: a modest load
+    wsgi.py       chapter 10: a WSGI application given with --app
 
 STAGES stays in chapter order whatever the import order; within a chapter, the
 modules' import order below is the stages' order. A module of new stages needs
@@ -50,6 +51,7 @@ from .stage import STAGES, Stage
 from . import messages, routes, files, clients  # noqa: E402,F401  chapters 01-05
 from . import persistence, chunked, compression, https  # noqa: E402,F401  chapters 06-07
 from . import limits, smuggling, slowloris, load  # noqa: E402,F401  chapters 08-09
+from . import wsgi  # noqa: E402,F401  chapter 10: the server runs a WSGI application (--app)
 
 __all__ = ["run_stages", "select_stages", "STAGES", "Stage", "StageResult", "Report", "StageFailure",
            "PASSED", "FAILED", "NOT_REACHED"]

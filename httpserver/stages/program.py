@@ -66,10 +66,12 @@ def command_arguments(command, port, workspace, extra=()):
 class Program:
     """A running child process, its output captured in a temporary file."""
 
-    def __init__(self, arguments, cwd=None):
+    def __init__(self, arguments, cwd=None, python_path=None):
         self.arguments = arguments
         self.output = tempfile.TemporaryFile()
         environment = dict(os.environ, PYTHONUNBUFFERED="1")
+        if python_path:  # a folder of modules the program must find (--app's, wsgi.py)
+            environment["PYTHONPATH"] = os.pathsep.join(filter(None, [python_path, os.environ.get("PYTHONPATH")]))
         try:
             self.process = subprocess.Popen(arguments, stdin=subprocess.DEVNULL, stdout=self.output,
                                             stderr=subprocess.STDOUT, cwd=cwd, env=environment)

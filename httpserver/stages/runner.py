@@ -111,12 +111,13 @@ def run_stages(command, upto=None, names=None, timeout=5.0, startup_timeout=15.0
     program, port, running_tls = None, None, None
     try:
         for index, stage in enumerate(chosen):
-            if program is None or running_tls != stage.tls:  # TLS stages need a restart with a certificate
+            # TLS stages need a restart with a certificate, WSGI stages with --app
+            if program is None or running_tls != (stage.tls, stage.app):
                 if program is not None:
                     program.stop()
-                program, running_tls = None, stage.tls
+                program, running_tls = None, (stage.tls, stage.app)
                 try:
-                    program, port = start(command, workspace, stage.tls, startup_timeout)
+                    program, port = start(command, workspace, stage.tls, startup_timeout, stage.app)
                 except (ProgramError, RuntimeError) as error:  # RuntimeError: trustme is missing
                     results[index] = StageResult(stage.name, stage.chapter, stage.title, FAILED,
                                                  f"Stage {stage.name} could not start the program: {error}", [],
@@ -170,14 +171,18 @@ def run_one(stage, context, program):
     return StageResult(stage.name, stage.chapter, stage.title, PASSED, seconds=time.perf_counter() - started)
 
 
-def start(command, workspace, tls, startup_timeout):
-    """Start the program on a free port (with the certificate for TLS); (program, port)."""
+def start(command, workspace, tls, startup_timeout, app=False):
+    """Start the program on a free port (with the certificate for TLS, with --app
+    and its module's folder on PYTHONPATH for WSGI); (program, port)."""
     port = free_port(HOST)
-    extra = []
+    extra, python_path = [], None
     if tls:
         certfile, keyfile, _ = workspace.tls_files()
         extra = ["--certfile", certfile, "--keyfile", keyfile]
-    program = Program(command_arguments(command, port, workspace, extra))
+    if app:
+        python_path, spec = workspace.wsgi_app()
+        extra += ["--app", spec]
+    program = Program(command_arguments(command, port, workspace, extra), python_path=python_path)
     try:
         program.wait_until_listening(HOST, port, startup_timeout)
     except ProgramError as error:

@@ -32,12 +32,13 @@ class Stage:
     rule: str
     check: Callable = field(repr=False, compare=False)
     tls: bool = False  # runs against the program started with --certfile/--keyfile
+    app: bool = False  # runs against the program started with --app (a WSGI application, wsgi.py)
 
 
-def stage(name, title, rule, tls=False):
+def stage(name, title, rule, tls=False, app=False):
     """Decorator: register the function as the check of a new stage, after its chapter's others."""
     def register(check):
-        new = Stage(name, int(name[:2]), title, rule, check, tls)
+        new = Stage(name, int(name[:2]), title, rule, check, tls, app)
         if any(known.name == name for known in STAGES):
             raise ValueError(f"two stages named {name}")
         place = sum(1 for known in STAGES if known.chapter <= new.chapter)

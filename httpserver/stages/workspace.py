@@ -88,5 +88,15 @@ class Workspace:
             self._tls = certfile, keyfile, client_context
         return self._tls
 
+    def wsgi_app(self):
+        """(the folder of the WSGI stages' application module, "module:app"), written once."""
+        from .wsgi import APP_MODULE, APP_SOURCE  # the chapter 10 stages' own module
+
+        folder = os.path.join(self.base, "app")
+        if not os.path.isdir(folder):
+            os.makedirs(folder)
+            self._write(os.path.join(folder, APP_MODULE + ".py"), APP_SOURCE.encode("utf-8"))
+        return folder, APP_MODULE + ":app"
+
     def remove(self):
         shutil.rmtree(self.base, ignore_errors=True)

@@ -133,6 +133,11 @@ FLAWS = {
     "cl-first-wins": "takes the first of two different Content-Length values",
     "te-substring": "takes any Transfer-Encoding containing \"chunked\" as chunked",
     "no-head-deadline": "has no deadline for a trickled head",
+    # chapter 10: a WSGI application (--app)
+    "wsgi-raw-path": "gives the application PATH_INFO still percent-encoded",
+    "wsgi-no-input": "gives the application an empty wsgi.input",
+    "wsgi-first-piece": "sends only the first piece the application yields",
+    "wsgi-crash": "lets the application's exception end the connection",
 }
 
 # ---------------------------------------------------------------- the routes
@@ -212,6 +217,8 @@ def inside(folder, name, flaws):
 
 def respond(request, options):
     """(status, body, fields) for a request whose body has been read."""
+    if options.app is not None:
+        return run_app(request, options)
     flaws = options.flaws
     path = unquote(request.target if "query-in-path" in flaws else request.target.split("?")[0])
     method = request.method
@@ -255,6 +262,33 @@ def respond(request, options):
     with open(file, "rb") as handle:
         reply = 200, handle.read(), [("Content-Type", TYPES.get(os.path.splitext(file)[1], "application/octet-stream"))]
     return reply
+
+
+def run_app(request, options):
+    """--app: a WSGI application answers (written apart from the package's gateway)."""
+    import io
+    import sys
+    flaws = options.flaws
+    raw_path, _, query = request.target.partition("?")
+    environ = {"REQUEST_METHOD": request.method, "SCRIPT_NAME": "", "QUERY_STRING": query,
+               "PATH_INFO": raw_path if "wsgi-raw-path" in flaws else unquote(raw_path, encoding="latin-1"),
+               "SERVER_PROTOCOL": request.version, "SERVER_NAME": "127.0.0.1", "SERVER_PORT": str(options.port),
+               "wsgi.version": (1, 0), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
+               "wsgi.input": io.BytesIO(b"" if "wsgi-no-input" in flaws else request.body),
+               "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False,
+               "CONTENT_LENGTH": str(len(request.body))}
+    for name, value, _ in request.fields:
+        environ["HTTP_" + name.upper().replace("-", "_")] = value
+    started = []
+    try:
+        result = options.app(environ, lambda status, fields, exc_info=None: started.append((status, fields)))
+        pieces = list(result)[:1] if "wsgi-first-piece" in flaws else list(result)
+    except Exception:
+        if "wsgi-crash" in flaws:
+            raise
+        return error(500, flaws)
+    status, fields = started[-1]
+    return int(status[:3]), b"".join(pieces), [(n, v) for n, v in fields if n.lower() != "content-length"]
 
 
 def files(method, name, request, options):
@@ -689,8 +723,13 @@ def main():
     parser.add_argument("--certfile")
     parser.add_argument("--keyfile")
     parser.add_argument("--break", dest="flaws", action="append", default=[], choices=sorted(FLAWS))
+    parser.add_argument("--app", help="module:name of a WSGI application to serve instead of the routes")
     options = parser.parse_args()
     options.flaws = set(options.flaws)
+    if options.app:
+        import importlib
+        module, _, name = options.app.partition(":")
+        options.app = getattr(importlib.import_module(module), name)
     listener = socket.create_server(("127.0.0.1", options.port))
     context = tls_context(options) if options.certfile else None
     while True:
