@@ -145,6 +145,8 @@ PLANTED_BUGS = {
     "ch07-basic_credentials-check": ("ch07-basic_credentials", "validate=True", "validate=False"),
     "ch01-segments_per_round-check": ("ch01-segments_per_round", "s.source == sender and s.payload",
                                       "s.source == sender"),
+    "ch10-client_address-check": ("ch10-client_address", "for address in reversed(forwarded_for):",
+                                  "for address in forwarded_for:"),
 }
 
 

@@ -184,4 +184,4 @@ def check_cell_exercise(check):
 
 
 from . import chapter00, chapter01, chapter02, chapter03, chapter04  # noqa: E402,F401  (they register)
-from . import chapter05, chapter06, chapter07, chapter08, chapter09, chapter11  # noqa: E402,F401
+from . import chapter05, chapter06, chapter07, chapter08, chapter09, chapter10, chapter11  # noqa: E402,F401
