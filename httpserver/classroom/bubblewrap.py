@@ -138,6 +138,8 @@ def command(program, view, limits, uid=None):
                         ("LANG", "C.UTF-8"), ("PYTHONDONTWRITEBYTECODE", "1"), ("PYTHONUNBUFFERED", "1"),
                         ("OPENBLAS_NUM_THREADS", "1"), ("MPLBACKEND", "Agg")):
         arguments += ["--setenv", name, value]
+    for name, value in sorted(view.environment.items()):
+        arguments += ["--setenv", name, value]
     if view.course:  # the package the grader runs, wherever the environment would look for it
         arguments += ["--setenv", "PYTHONPATH", str(PACKAGE.parent)]
     settings = asdict(limits)

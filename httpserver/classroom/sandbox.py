@@ -75,6 +75,7 @@ class View:
     writable: List[str] = field(default_factory=list)  # host folders, read-write at the same path
     readable: List[str] = field(default_factory=list)  # host files, read-only at the same path
     share_net: bool = False       # keep the starting process's network namespace
+    environment: dict = field(default_factory=dict)  # more variables (the set is cleared first)
 
 
 @dataclass

@@ -106,8 +106,14 @@ def server_side(job_file, arguments):
     for path in tls_files:
         if uid is not None:
             os.chown(path, uid, uid)
+    # The WSGI stages' application: the tester puts its folder, inside its workspace, on
+    # PYTHONPATH. Only folders of that workspace go in: the grader's own PYTHONPATH never does.
+    workspace = os.path.realpath(os.path.dirname(root)) if root else None
+    app_folders = [folder for folder in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+                   if folder and workspace and os.path.realpath(folder).startswith(workspace + os.sep)]
     view = sandbox.View(files={"my_server.py": server}, writable=[directory] if directory else [],
-                        readable=([root] if root else []) + tls_files, share_net=True)
+                        readable=([root] if root else []) + tls_files + app_folders, share_net=True,
+                        environment={"PYTHONPATH": os.pathsep.join(app_folders)} if app_folders else {})
     program = [sandbox.python_for(course=False), "-S", "-s", "my_server.py"] + arguments
     command = sandbox.command(program, view, limits, uid)
     os.execvp(command[0], command)
