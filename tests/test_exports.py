@@ -105,3 +105,18 @@ def test_the_classroom_grade_step_writes_the_reporters_result(tmp_path):
     assert scores["ch03-status_class-check"] == ("pass", 1) and scores["stage-09-load"] == ("pass", 1)
     assert scores["ch00-build_get_request-check"] == ("fail", 0)
     assert "unreadable notebook" in decoded["tests"][0]["message"]
+
+
+def test_the_container_image_grades_the_same_way_as_make_grade():
+    """What the Containerfile promises; the image itself is built and run by hand (the README says how)."""
+    from conftest import REPOSITORY
+
+    text = (REPOSITORY / "Containerfile").read_text(encoding="utf-8")
+    steps = [line.split()[0] for line in text.splitlines() if line and not line.startswith(("#", " "))]
+    assert steps[:2] == ["ARG", "FROM"] and "USER" in steps and steps[-2:] == ["ENTRYPOINT", "CMD"]
+    assert "bubblewrap" in text and "python3 -m venv /opt/venv" in text  # the project outside /usr
+    assert '"-m", "httpserver.classroom.grade", "--notebooks", "/opt/course/notebooks"' in text
+    assert "COPY notebooks /opt/course/notebooks" in text and "USER grader" in text
+    ignored = (REPOSITORY / ".containerignore").read_text(encoding="utf-8")
+    assert ignored == (REPOSITORY / ".dockerignore").read_text(encoding="utf-8")
+    assert all(name in ignored.split() for name in (".git", ".venv", "grades", "workspace"))
