@@ -151,7 +151,7 @@ def grade(course, submission, output=None, chapters=None):
         for path in Path(submission).iterdir():
             if path.is_file() and not path.name.startswith("."):
                 (folder / path.name).write_bytes(path.read_bytes())
-        report = result(grade_class(folder.parent, Path(course) / "notebooks", jobs=os.cpu_count(),
+        report = result(grade_class(folder.parent, Path(course) / "notebooks", jobs=None,
                                     chapters=chapters))
     encoded = base64.b64encode(json.dumps(report).encode("utf-8")).decode("ascii")
     if output:

@@ -102,7 +102,9 @@ class Grader:
     def __init__(self, notebooks, jobs, chapters, with_stages, confined, seed, timeout):
         self.chapters = answers.chapters_in(notebooks, chapters)
         self.reference = answers.read_hand_in(Path(notebooks), self.chapters)
-        self.jobs, self.confined, self.timeout = jobs or os.cpu_count() or 1, confined, timeout
+        # Sandboxes wait as much as they compute (starting Python, sleeping in chapter 05's trials):
+        # twice as many as cores keep the cores busy.
+        self.jobs, self.confined, self.timeout = jobs or 2 * (os.cpu_count() or 1), confined, timeout
         self.seed = seed if seed is not None else fresh_rng().getrandbits(32)
         rng = fresh_rng(self.seed)
         self.exercises = {check: EXERCISES.get(check) or check_cell_exercise(check)
@@ -268,7 +270,7 @@ def main(argv=None):
     parser.add_argument("submissions", nargs="?")
     parser.add_argument("--notebooks", default="notebooks", help="the instructor's chapters")
     parser.add_argument("--out", default="grades", help="where the CSV, summary and plot go")
-    parser.add_argument("--jobs", type=int, default=None, help="sandboxes run at once (default: cores)")
+    parser.add_argument("--jobs", type=int, default=None, help="exercise sandboxes run at once (default: twice the cores)")
     parser.add_argument("--timeout", type=float, default=20, help="seconds one exercise may take")
     parser.add_argument("--chapter", action="append", dest="chapters", help="grade only this chapter (e.g. 02)")
     parser.add_argument("--no-stages", action="store_true", help="do not run the stage tester")

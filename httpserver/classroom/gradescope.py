@@ -142,7 +142,7 @@ def run(autograder="/autograder"):
     with tempfile.TemporaryDirectory(prefix="httpserver-gradescope-") as scratch:
         class_folder = Path(scratch) / "submissions"
         shutil.copytree(submitted_folder(autograder / "submission"), class_folder / "submission")
-        result = grade_class(class_folder, source / "notebooks", jobs=os.cpu_count(),
+        result = grade_class(class_folder, source / "notebooks", jobs=None,
                              chapters=settings.get("chapters"), timeout=settings.get("timeout", 20))
     results.write_text(json.dumps(results_json(result, time.monotonic() - started), indent=1), encoding="utf-8")
     return 0
