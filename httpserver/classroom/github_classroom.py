@@ -25,7 +25,6 @@ change it: its points are feedback. Grade the collected repositories with
 import argparse
 import base64
 import json
-import os
 import subprocess
 import sys
 import tempfile
