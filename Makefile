@@ -33,7 +33,11 @@ test: $(STAMP)  ## every test, then every notebook (nbval), four at a time
 serve: $(STAMP)  ## the server on the default site, http://127.0.0.1:4221/
 	$(BIN)/python -m httpserver
 
-bench: $(STAMP)  ## load test every model against python -m http.server
+$(VENV)/.bench-installed: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
+	touch $@
+
+bench: $(VENV)/.bench-installed  ## load test every model against python -m http.server, nginx and uvicorn (when installed)
 	$(BIN)/python -m httpserver.bench
 
 student: $(STAMP)  ## student copies in build/student/ for handing out (never overwritten)

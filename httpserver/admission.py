@@ -90,22 +90,23 @@ class Admission:
     def end_handshake(self, key):
         """A handshake `start_handshake` allowed has ended, however it ended."""
         with self.lock:
-            left = self.handshakes[key] - 1
-            if left:
-                self.handshakes[key] = left
-            else:
-                del self.handshakes[key]
+            _count_down(self.handshakes, key)
 
     def release(self, key):
         """A connection admitted under `key` has ended."""
         with self.lock:
-            left = self.counts[key] - 1
-            if left:
-                self.counts[key] = left
-            else:
-                del self.counts[key]
+            _count_down(self.counts, key)
             self.total -= 1
 
     def count(self, key):
         with self.lock:
             return self.counts.get(key, 0)
+
+
+def _count_down(counts, key):
+    """One fewer for `key`; a key at zero is dropped, so the dict holds live clients only."""
+    left = counts[key] - 1
+    if left:
+        counts[key] = left
+    else:
+        del counts[key]

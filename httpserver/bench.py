@@ -3,7 +3,8 @@
     python -m httpserver.bench [--quick] [--duration 5] [--out build/bench]
 
 Each server runs in its own process on 127.0.0.1, serving the same generated
-files; nginx and uvicorn (with httptools) join in when they are installed. For each concurrency (1, 10, 100 keep-alive connections) it measures
+files; nginx and uvicorn (with httptools, and with h11) join in when they are
+installed. For each concurrency (1, 10, 100 keep-alive connections) it measures
 requests per second and p50/p99 latency of a 1 KiB file, with `wrk` when it is
 installed and the package's own load generator otherwise; then the time and the
 server's CPU to send a large file; then, for the event loop, how many idle
@@ -129,8 +130,11 @@ def server_commands(site, port, nginx_folder):
         commands["select ×2 processes"] = ours + ["--model", "select", "--workers", "2"]
     if shutil.which("nginx"):
         commands["nginx (1 worker)"] = pin(nginx_command(site, port, nginx_folder), 0)
-    if importlib.util.find_spec("uvicorn") and importlib.util.find_spec("httptools"):
-        commands["uvicorn + httptools"] = pin(uvicorn_command(site, port, nginx_folder.parent / "uvicorn"), 0)
+    if importlib.util.find_spec("uvicorn"):
+        uvicorn = uvicorn_command(site, port, nginx_folder.parent / "uvicorn")
+        if importlib.util.find_spec("httptools"):
+            commands["uvicorn + httptools"] = pin(uvicorn + ["--http", "httptools"], 0)
+        commands["uvicorn + h11"] = pin(uvicorn + ["--http", "h11"], 0)  # a pure-Python parser, like ours
     return commands
 
 
@@ -159,7 +163,7 @@ def uvicorn_command(site, port, folder):
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "bench_app.py").write_text(ASGI_APP.format(site=str(site.resolve())))
     return [sys.executable, "-m", "uvicorn", "bench_app:app", "--app-dir", str(folder.resolve()),
-            "--host", "127.0.0.1", "--port", str(port), "--http", "httptools", "--loop", "asyncio",
+            "--host", "127.0.0.1", "--port", str(port), "--loop", "asyncio",
             "--log-level", "warning", "--no-access-log"]
 
 
@@ -181,9 +185,9 @@ def measure_small(port, connections, duration, tool):
     return measure_small_path(port, "/" + SMALL_FILE, connections, duration, tool)
 
 
-def measure_small_path(port, path, connections, duration, tool):
-    """(requests/s, p50 ms, p99 ms) for GET `path` at `connections`."""
-    url = f"http://127.0.0.1:{port}{path}"
+def measure_small_path(port, path, connections, duration, tool, scheme="http"):
+    """(requests/s, p50 ms, p99 ms) for GET `path` at `connections` (https: wrk only)."""
+    url = f"{scheme}://127.0.0.1:{port}{path}"
     if tool == "wrk":  # wrk counts whole seconds; one of warm-up first
         seconds = max(1, round(duration))
         subprocess.run(pin(["wrk", "-t1", f"-c{connections}", "-d1s", url], 1), capture_output=True, timeout=30)
@@ -359,6 +363,10 @@ def measure_all(arguments):
             print(f"  {model:22} one pipelining client that never reads: {memory} KiB; during a 64 MiB "
                   f"upload another client waited {delay['median_ms']:.2f} ms (median), "
                   f"{delay['max_ms']:.1f} ms at most", flush=True)
+    if arguments.tls_rounds and tool == "wrk":
+        from .bench_tls import measure_tls
+        results["tls"] = measure_tls(out, [c for c in concurrencies if c in (1, 100)] or concurrencies,
+                                     arguments.duration, arguments.tls_rounds)
     if arguments.wsgi_rounds:
         from .bench_wsgi import measure_wsgi
         results["wsgi"] = measure_wsgi(arguments.wsgi_rounds, concurrencies, min(arguments.duration, 3.0), tool)
@@ -417,6 +425,9 @@ def write_reports(results, out, concurrencies):
                 lambda entry: f"{entry['upload']['quiet_ms']:.2f}"}
         for label, cell in rows.items():
             lines.append(f"| {label} | " + " | ".join(cell(entry) for entry in results["pressure"].values()) + " |")
+    if results.get("tls"):
+        from .bench_tls import report_lines as tls_lines
+        lines += [""] + tls_lines(results["tls"], [c for c in concurrencies if c in (1, 100)] or concurrencies)
     if results.get("wsgi"):
         from .bench_wsgi import report_lines
         lines += [""] + report_lines(results["wsgi"], concurrencies)
@@ -458,6 +469,9 @@ def main(argv=None):
     parser.add_argument("--wsgi-rounds", type=int, default=None,
                         help="rounds of the WSGI row: a Flask app on ours, waitress, gunicorn, wsgiref "
                              "(default 3; 0, and the default with --quick or --only: skip)")
+    parser.add_argument("--tls-rounds", type=int, default=None,
+                        help="rounds of the HTTPS rows: ours, nginx and uvicorn over TLS, with wrk "
+                             "(default 3; 0, and the default with --quick or --only: skip)")
     parser.add_argument("--quick", action="store_true", help="a few seconds in all, for a smoke test")
     arguments = parser.parse_args(argv)
     global PINNING
@@ -466,9 +480,11 @@ def main(argv=None):
         arguments.duration, arguments.large_mib, arguments.large_repeat = 0.3, 2, 2
         arguments.large_seconds = 0
         arguments.idle = min(arguments.idle, 50)
+        arguments.tool = "own" if arguments.tool == "auto" else arguments.tool
     if arguments.wsgi_rounds is None:  # a quick or partial run is about the models: no WSGI row
         arguments.wsgi_rounds = 0 if arguments.quick or arguments.only else 3
-        arguments.tool = "own" if arguments.tool == "auto" else arguments.tool
+    if arguments.tls_rounds is None:  # the same for the HTTPS rows
+        arguments.tls_rounds = 0 if arguments.quick or arguments.only else 3
     run(arguments)
     return 0
 

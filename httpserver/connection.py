@@ -35,6 +35,7 @@ import time
 import traceback
 
 from .body import UNLIMITED, BodySpool
+from .bodyrate import BodyClock
 from .config import Limits
 from .errors import HTTPError
 from .parser import (
@@ -83,10 +84,7 @@ class Connection:
         self.response = None  # an answer computed by a step, not yet encoded
         self.stream = None  # a body the application is still producing (stream.py)
         self.head_started = None  # time.monotonic() of the first byte of a head
-        self.body_started = None  # time.monotonic() when the head ended, if a body follows
-        self.rate_window = 0  # which window of body_timeout seconds the body is in
-        self.window_bytes = 0  # body bytes received in that window
-        self.too_slow_at = None  # when the body fell below min_body_rate, if it did
+        self.body_clock = None  # the body's deadlines, when a body follows (bodyrate.py)
         self.close_after = False  # close once the ready response has gone
 
     @property
@@ -213,18 +211,8 @@ class Connection:
             return now  # a graceful stop: a keep-alive connection between requests ends at once
         if waiting_for == "head" and self.head_started is not None:
             return self.head_started + limits.head_timeout
-        if waiting_for == "body":  # a body is under way, so body_started is set
-            # Two rules. Silence may last body_timeout (like nginx's
-            # client_body_timeout). And every window of body_timeout seconds after
-            # the first must bring min_body_rate × body_timeout bytes (a minimum
-            # rate like Apache's mod_reqtimeout, but over a recent window, so bytes
-            # sent fast long ago cannot pay for a trickle now).
-            if self.too_slow_at is not None:
-                return self.too_slow_at
-            window = limits.body_timeout
-            window_end = self.body_started + (self.rate_window + 1) * window
-            by_rate = window_end if self._window_short() else window_end + window
-            return min(now + window, by_rate)
+        if waiting_for == "body":  # a body is under way: silence and rate rules (bodyrate.py)
+            return self.body_clock.deadline(now)
         return now + limits.idle_timeout
 
     # -- a request, step by step ---------------------------------------------
@@ -232,8 +220,7 @@ class Connection:
     def _start_body(self, request, outgoing):
         """A body follows the head: where it goes, its clock, and 100 Continue."""
         if request.content_length or request.chunked:
-            self.body_started = self.clock()
-            self.rate_window, self.window_bytes, self.too_slow_at = 0, 0, None
+            self.body_clock = BodyClock(self.clock(), self.limits.body_timeout, self.limits.min_body_rate)
             make_spool = getattr(self.app, "body_spool", None)
             try:
                 self.spool = make_spool(request, self.storage) if make_spool else BodySpool(storage=self.storage)
@@ -246,29 +233,12 @@ class Connection:
 
     def _body_data(self, data):
         self.spool.write(data)
-        window = int((self.clock() - self.body_started) / self.limits.body_timeout)
-        if window == self.rate_window:
-            self.window_bytes += len(data)
-        else:
-            if self._window_short():  # the window that just ended brought too little
-                self._too_slow(self.rate_window)
-            elif window > self.rate_window + 1:  # a whole window went by without a byte
-                self._too_slow(self.rate_window + 1)
-            self.rate_window, self.window_bytes = window, len(data)
+        self.body_clock.received(self.clock(), len(data))
         if self.spool.needs_spill:
             if self.offload:
                 self.work = self._as_work(self._spill)
             else:
                 self._spill()
-
-    def _window_short(self):
-        """True when the current window (after the first) is below the minimum rate."""
-        needed = self.limits.min_body_rate * self.limits.body_timeout
-        return self.rate_window >= 1 and self.window_bytes < needed
-
-    def _too_slow(self, window):
-        if self.too_slow_at is None:  # the first failure counts; the deadline has passed
-            self.too_slow_at = self.body_started + (window + 1) * self.limits.body_timeout
 
     def _as_work(self, step):
         """`step` as the model's `work`: it clears `work` itself once it has run."""

@@ -36,6 +36,7 @@ import ssl
 import time
 
 from .alpn import negotiated
+from .connection import Connection
 from .blocking import FAILED, PLAIN_HTTP, PLAIN_HTTP_ON_TLS_PORT, WANT_READ, WANT_WRITE, tls_handshake_step
 from .helpers import HelperThreads, TakeTurns
 from .outbox import Outbox, send_file_part, send_waiting
@@ -157,7 +158,8 @@ class SelectServer(BaseServer):
     def fault(self, client):
         """A bug while serving `client`: log it, answer 500 if we can, close it."""
         self.log_fault(client.connection.client, "serving")
-        if not client.outbox and not client.handshaking and not client.draining:
+        speaks_http1 = isinstance(client.connection, Connection)  # (HTTP/2 frames its own errors)
+        if speaks_http1 and not client.outbox and not client.handshaking and not client.draining:
             try:  # nothing of a response is on the wire yet: say what happened
                 client.sock.send(error_bytes(500, "internal server error"))
             except OSError:

@@ -27,13 +27,13 @@ CHECKED = os.name == "posix"
 NO_FOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
-def _problem(status, what, path, strict_read):
+def _problem(status, what, path):
     """What is wrong with a file or folder's owner or mode, or None."""
     if not CHECKED:
         return None
     if status.st_uid != os.geteuid():
         return f"{what} {path} belongs to another user (uid {status.st_uid})"
-    others = stat.S_IMODE(status.st_mode) & (0o077 if strict_read else 0o022)
+    others = stat.S_IMODE(status.st_mode) & 0o077  # any permission for group or world
     if others:
         mode = stat.S_IMODE(status.st_mode)
         fix = "chmod 700" if stat.S_ISDIR(status.st_mode) else "chmod 600"
@@ -49,7 +49,7 @@ def check_private_folder(path):
         raise StartupError(f"cannot use the folder {path}: {error.strerror}") from None
     if not stat.S_ISDIR(status.st_mode):
         raise StartupError(f"{path} is not a folder")
-    problem = _problem(status, "the folder", path, strict_read=True)
+    problem = _problem(status, "the folder", path)
     if problem:
         raise StartupError(problem)
 
@@ -63,7 +63,7 @@ def check_private_file(path):
         raise StartupError(f"cannot read {path}: {error.strerror}") from None
     if not stat.S_ISREG(status.st_mode):
         raise StartupError(f"{path} is not a plain file (a symbolic link, say): remove it")
-    problem = _problem(status, "the private key", path, strict_read=True)
+    problem = _problem(status, "the private key", path)
     if problem:
         raise StartupError(problem)
 
@@ -93,7 +93,7 @@ def open_private_log(path):
         raise StartupError(f"cannot open {path} to write secrets to: {reason}") from None
     status = os.fstat(descriptor)
     problem = None if stat.S_ISREG(status.st_mode) else f"{path} is not a plain file"
-    problem = problem or _problem(status, "the key log", path, strict_read=True)
+    problem = problem or _problem(status, "the key log", path)
     if problem:
         os.close(descriptor)
         raise StartupError(problem)

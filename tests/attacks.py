@@ -3,13 +3,14 @@ well-behaved client's latency while an attack runs, and clients from other
 loopback addresses (every 127.x.y.z is this machine on Linux)."""
 
 import contextlib
-import os
 import resource
 import socket
 import statistics
 import sys
 import threading
 import time
+
+from httpserver.lab.crowd import read_one_answer, running, server_processes
 
 LINUX = sys.platform.startswith("linux")
 OTHER_ADDRESS = "127.0.0.2"  # "another client": a second loopback address (Linux)
@@ -41,22 +42,9 @@ def connect(port, source=None, timeout=10):
 
 
 def one_request(sock, path="/echo/ping", host="a"):
-    """Send one keep-alive GET on `sock` and read its whole (small) answer."""
+    """Send one keep-alive GET on `sock` and read its whole (small) answer: (status, body)."""
     sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
-    received = b""
-    while b"\r\n\r\n" not in received:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError(f"closed after {received[:60]!r}")
-        received += chunk
-    head, _, body = received.partition(b"\r\n\r\n")
-    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
-                      if line.lower().startswith(b"content-length:")))
-    while len(body) < length:
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError("closed mid-body")
-        body += chunk
+    head, body = read_one_answer(sock)
     return head.split(b" ", 2)[1], body
 
 
@@ -138,24 +126,10 @@ def wait_until(condition, timeout, interval=0.05):
 
 
 def alive(pid):
-    """True while process `pid` exists and is not a zombie (Linux)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+    """True while process `pid` exists and is not a zombie."""
+    return running(pid)
 
 
 def child_pids(pid):
-    """The ids of process `pid`'s children (Linux)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(entry))
-    return found
+    """The ids of process `pid`'s children."""
+    return server_processes(pid)

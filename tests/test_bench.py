@@ -74,7 +74,11 @@ def test_uvicorn_app_answers_from_the_site(tmp_path):
     site.mkdir()
     (site / "1k.txt").write_bytes(b"x" * 1024)
     command = bench.uvicorn_command(site, 8081, tmp_path / "uvicorn")
-    assert command[1:3] == ["-m", "uvicorn"] and "httptools" in command
+    assert command[1:3] == ["-m", "uvicorn"] and "--http" not in command  # each row adds its parser
+    commands = bench.server_commands(site, 8081, tmp_path / "nginx")
+    if importlib.util.find_spec("uvicorn") and importlib.util.find_spec("httptools"):
+        assert commands["uvicorn + httptools"][-2:] == ["--http", "httptools"]
+        assert commands["uvicorn + h11"][-2:] == ["--http", "h11"]
     spec = importlib.util.spec_from_file_location("bench_app", tmp_path / "uvicorn" / "bench_app.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

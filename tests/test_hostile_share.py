@@ -6,8 +6,6 @@ Measured from outside, on a server in a child process (Linux: /proc)."""
 import os
 import socket
 import ssl
-import subprocess
-import sys
 import threading
 import time
 
@@ -15,6 +13,7 @@ import pytest
 import requests
 
 from attacks import LINUX, OTHER_ADDRESS, Latency, connect, many, one_request, raise_descriptor_limit, rss_mib, wait_until
+from httpserver.lab.crowd import handshake_flood
 from test_hostile import child_server, pipelining_client  # noqa: F401  (a fixture, and a helper)
 
 pytestmark = pytest.mark.skipif(not LINUX, reason="reads /proc, and uses a second loopback address")
@@ -183,34 +182,6 @@ def test_at_the_cap_an_idle_connection_makes_room(child_server, model):  # noqa:
             assert one_request(newcomer, "/echo/in") == (b"200", b"in")
 
 
-FLOOD = r"""
-import socket, ssl, sys, threading, time
-port, seconds = int(sys.argv[1]), float(sys.argv[2])
-context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-client = context.wrap_bio(incoming, outgoing, server_hostname="localhost")
-try:
-    client.do_handshake()
-except ssl.SSLWantReadError:
-    pass
-hello = outgoing.read()  # one ClientHello, replayed: the flood does no crypto at all
-answered = [0]
-def flood():
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=2) as sock:
-                sock.sendall(hello)
-                if sock.recv(4096):
-                    answered[0] += 1  # the server did a key exchange and signed for us
-        except OSError:
-            pass
-threads = [threading.Thread(target=flood) for _ in range(16)]
-for thread in threads: thread.start()
-for thread in threads: thread.join()
-print(answered[0])
-"""
 
 
 @pytest.mark.parametrize("model", ["pool", "select"])
@@ -223,13 +194,13 @@ def test_a_flood_of_handshakes_from_one_address_starves_no_one(child_server, mod
 
     def established():
         return context.wrap_socket(connect(server.port, source=OTHER_ADDRESS), server_hostname="localhost")
-    flood = subprocess.Popen([sys.executable, "-c", FLOOD, str(server.port), "6"], stdout=subprocess.PIPE, text=True)
+    flood = handshake_flood(server.port, 6)  # 16 clients replaying one recorded ClientHello
     try:
         time.sleep(1.0)  # the flood is on
         with Latency(established) as kept, Latency(established, reconnect=True, interval=0.05) as fresh:
             time.sleep(4)
     finally:
-        handshakes = int(flood.communicate(timeout=30)[0] or 0)
+        handshakes = flood.wait()
     print(f"{model}: flood got {handshakes} handshakes answered; kept-alive {kept.summary()}; "
           f"new connections {fresh.summary()}")
     assert handshakes > 100  # the flood really made the server work
