@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab solutions test browser serve bench student grade stages book clean distclean
+.PHONY: lab solutions test browser serve bench student grade gradescope github-classroom stages book clean distclean
 
 # pip's --quiet twice: errors only, so the set-up prints two lines when all is well.
 $(STAMP): pyproject.toml
@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	@echo "$(VENV) is ready"
 
 lab: $(STAMP)  ## open your workspace: student copies, made once and never overwritten
-	$(BIN)/python -m httpserver.lab.workspace --notebooks notebooks --into workspace
+	$(BIN)/python -m httpserver.classroom.workspace --notebooks notebooks --into workspace
 	$(BIN)/jupyter lab workspace/
 
 solutions: $(STAMP)  ## open the instructor's chapters, with every answer
@@ -54,7 +54,7 @@ bench: $(VENV)/.bench-installed  ## load test every model against python -m http
 	$(BIN)/python -m httpserver.bench
 
 student: $(STAMP)  ## student copies in build/student/ for handing out (never overwritten)
-	$(BIN)/python -m httpserver.lab.workspace --notebooks notebooks --into build/student
+	$(BIN)/python -m httpserver.classroom.workspace --notebooks notebooks --into build/student
 
 $(VENV)/.book-installed: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[book]"
@@ -71,9 +71,19 @@ stages: $(STAMP)  ## every stage against notebooks/my_server.py (when present) a
 	@echo "== python -m httpserver"
 	$(BIN)/python -m httpserver.stages --cmd "python -m httpserver --port {port} --root {root} --directory {directory} --quiet"
 
-grade: $(STAMP)  ## grade a class: make grade SUBMISSIONS=folder (one folder per student)
-	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder"; exit 2; }
-	$(BIN)/python -m httpserver.lab.grade "$(SUBMISSIONS)" --out grades
+# CHAPTERS="02 03" limits grading and the exports to those chapters; JOBS=N sets the sandboxes
+# run at once (default: one per core).
+CHAPTER_OPTIONS = $(foreach chapter,$(CHAPTERS),--chapter $(chapter))
+
+grade: $(STAMP)  ## grade a class in sandboxes: make grade SUBMISSIONS=folder (one folder per student)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder [CHAPTERS=\"02 03\"] [JOBS=2]"; exit 2; }
+	$(BIN)/python -m httpserver.classroom.grade "$(SUBMISSIONS)" --out grades $(CHAPTER_OPTIONS) $(if $(JOBS),--jobs $(JOBS))
+
+gradescope: $(STAMP)  ## a Gradescope autograder: build/gradescope/autograder.zip
+	$(BIN)/python -m httpserver.classroom.gradescope export --out build/gradescope $(CHAPTER_OPTIONS)
+
+github-classroom: $(STAMP)  ## a GitHub Classroom template repository: build/github-classroom/
+	$(BIN)/python -m httpserver.classroom.github_classroom export --out build/github-classroom $(CHAPTER_OPTIONS)
 
 clean:  ## generated files only: workspace/ (the learner's work) and grades/ stay
 	rm -rf build .pytest_cache .hypothesis

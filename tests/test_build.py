@@ -15,7 +15,7 @@ import pytest
 
 from httpserver.lab import build
 from httpserver.lab.checks import CheckFailed
-from httpserver.lab.student import SolutionMarkerError, make_student_script, write_student_copies
+from httpserver.classroom.student import SolutionMarkerError, make_student_script, write_student_copies
 from httpserver.stages import STAGES, run_stages
 
 from conftest import REPOSITORY

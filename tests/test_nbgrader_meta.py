@@ -6,9 +6,10 @@ import sys
 
 import pytest
 
-from httpserver.lab import nbgrader_meta
-from httpserver.lab.nbgrader_meta import COLAB_CELL_ID, HiddenCellShown, MarkerInProse, annotate, annotate_folder, main
-from httpserver.lab.student import make_student_copy
+from httpserver.classroom import colab
+from httpserver.classroom.nbgrader_meta import (COLAB_CELL_ID, NOTES_BEGIN, HiddenCellShown, MarkerInProse, annotate,
+                                                annotate_folder, main)
+from httpserver.classroom.student import make_student_copy
 from mock_submissions import NOTEBOOKS
 
 nbformat = pytest.importorskip("nbformat")
@@ -40,7 +41,7 @@ def test_each_cell_gets_the_role_its_text_says():
         code("check_my_server(upto=4)"),
         markdown("Why?\n\n### BEGIN SOLUTION\nBecause.\n### END SOLUTION"),
         markdown("## Questions for discussion\n\n1. Why?"),
-        markdown("### HIDDEN\n### BEGIN SOLUTION\nNotes.\n### END SOLUTION"),
+        markdown(NOTES_BEGIN + "\nNotes.\n### END SOLUTION"),
     ))
     ids = [meta and meta["grade_id"] for _, meta in found]
     assert ids[0] is None and ids[8] is None  # prose has no metadata
@@ -79,6 +80,7 @@ def test_a_marker_quoted_in_prose_is_refused_and_nothing_is_written(tmp_path, pr
 @pytest.mark.parametrize("hidden", [
     code("### HIDDEN\nprint('for the instructor')"),
     markdown("### HIDDEN\nNotes outside the markers.\n### BEGIN SOLUTION\nMore.\n### END SOLUTION"),
+    markdown(NOTES_BEGIN + "\nNotes.\n### END SOLUTION\nMore notes after the region."),
 ])
 def test_a_hidden_cell_nbgrader_would_show_is_refused(hidden):
     with pytest.raises(HiddenCellShown, match="cell 0: nbgrader would show"):
@@ -118,7 +120,7 @@ def test_every_chapter_has_kernel_metadata_and_the_same_colab_cell_first():
 
 
 def test_the_colab_cell_does_nothing_outside_colab(tmp_path):
-    source = nbgrader_meta.colab_cell_source("https://invalid.example/never-fetched")
+    source = colab.colab_cell_source("https://invalid.example/never-fetched")
     # PATH is empty, so a `git` or `pip` call could not even start: it would fail the run.
     finished = subprocess.run([sys.executable, "-c", source + "\nimport os; print(os.getcwd())"],
                               cwd=tmp_path, capture_output=True, text=True, env={"PATH": ""}, timeout=30)
@@ -132,7 +134,14 @@ def test_every_discussion_has_instructor_notes_that_student_copies_drop():
         questions = [index for index, cell in enumerate(cells) if "## Questions for discussion" in cell.source]
         assert len(questions) == 1, name
         notes = cells[questions[0] + 1]
-        assert notes.source.startswith("### HIDDEN\n") and "Instructor notes" in notes.source, name
+        assert notes.source.startswith(NOTES_BEGIN + "\n") and "Instructor notes" in notes.source, name
         assert notes.source.count("\n1. ") == 1 and "\n2. " in notes.source, name  # one note per question
         student, _, _ = make_student_copy(notebook, name)
         assert not any("Instructor notes" in cell.source for cell in student.cells), name
+
+
+def test_notes_written_the_older_way_are_rewritten_so_the_released_box_starts_clean():
+    older = markdown("### HIDDEN\n### BEGIN SOLUTION\nNotes.\n### END SOLUTION")
+    cell = next(cell for cell in annotate(chapter(older), "04_files.ipynb").cells if cell.cell_type == "markdown")
+    assert cell.source == NOTES_BEGIN + "\nNotes.\n### END SOLUTION"
+    assert cell.metadata["nbgrader"]["grade_id"] == "ch04-discussion"

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from httpserver.lab.student import SolutionMarkerError, main, strip_solutions, write_student_copies
+from httpserver.classroom.student import SolutionMarkerError, main, strip_solutions, write_student_copies
 
 nbformat = pytest.importorskip("nbformat")
 new_code_cell = nbformat.v4.new_code_cell
@@ -57,6 +57,7 @@ def course(tmp_path):
         new_code_cell(TOP_LEVEL_EXERCISE),
         new_markdown_cell("Why CRLF?\n\n### BEGIN SOLUTION\nBecause RFC 9112 says so.\n### END SOLUTION\n"),
         new_markdown_cell("### HIDDEN\nGrading notes."),
+        new_markdown_cell("### BEGIN SOLUTION (HIDDEN: instructor notes)\nMore grading notes.\n### END SOLUTION"),
     ])
     return tmp_path / "notebooks", tmp_path / "out"
 
@@ -65,7 +66,7 @@ def test_student_copy_has_placeholders_at_the_markers_indentation(course, capsys
     notebooks, out = course
     assert write_student_copies(notebooks, out) == [out / "02-parsing.ipynb"]
     assert capsys.readouterr().out == (
-        "wrote %s (4 answers removed, 2 hidden cells dropped)\n" % (out / "02-parsing.ipynb"))
+        "wrote %s (4 answers removed, 3 hidden cells dropped)\n" % (out / "02-parsing.ipynb"))
 
     student = nbformat.read(str(out / "02-parsing.ipynb"), as_version=4)
     sources = [cell.source for cell in student.cells]
@@ -82,7 +83,7 @@ def test_student_copy_has_no_answers_hidden_cells_or_outputs(course):
     write_student_copies(notebooks, out)
     student = nbformat.read(str(out / "02-parsing.ipynb"), as_version=4)
     text = "\n".join(cell.source for cell in student.cells)
-    for leaked in ("SOLUTION", "split(\" \")", "index.html", "404", "RFC 9112", "HIDDEN", "instructor"):
+    for leaked in ("SOLUTION", "split(\" \")", "index.html", "404", "RFC 9112", "HIDDEN", "instructor", "grading notes"):
         assert leaked not in text
     code_cells = [cell for cell in student.cells if cell.cell_type == "code"]
     assert all(cell.outputs == [] and cell.execution_count is None for cell in code_cells)
@@ -128,7 +129,7 @@ def test_command_line_reports_errors_in_one_line(tmp_path, capsys):
 
 def test_runs_as_a_module(course):
     notebooks, out = course
-    completed = subprocess.run([sys.executable, "-m", "httpserver.lab.student", str(notebooks), str(out)],
+    completed = subprocess.run([sys.executable, "-m", "httpserver.classroom.student", str(notebooks), str(out)],
                                capture_output=True, text=True, timeout=50)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.startswith("wrote ")

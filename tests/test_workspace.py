@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 from conftest import REPOSITORY
-from httpserver.lab.workspace import describe, main, refresh
+from httpserver.classroom.workspace import describe, main, refresh
 from mock_submissions import NOTEBOOKS
 
 nbformat = pytest.importorskip("nbformat")

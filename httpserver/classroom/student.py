@@ -1,6 +1,6 @@
 """The student-copy generator: notebooks with the answers taken out.
 
-    python -m httpserver.lab.student [notebooks_dir] [out_dir]
+    python -m httpserver.classroom.student [notebooks_dir] [out_dir]
 
 reads every `*.ipynb` in notebooks_dir (default `notebooks`) and writes a copy of
 each to out_dir (default `build/student`), changed in three ways:
@@ -10,8 +10,10 @@ each to out_dir (default `build/student`), changed in three ways:
   `raise NotImplementedError`, indented like the BEGIN line. (In a Markdown
   cell it becomes "*Your answer here.*") These are nbgrader's markers, so
   instructors who use nbgrader can keep using it.
-- A cell whose first line is `### HIDDEN` is dropped: that is where
-  instructor-only notes and cells go.
+- A cell of instructor-only notes is dropped: one whose first line is
+  `### HIDDEN`, or a `### BEGIN SOLUTION` line that says HIDDEN, as in
+  `### BEGIN SOLUTION (HIDDEN: instructor notes)`. (The second form is the one
+  the chapters use: nbgrader releases it as an empty answer box.)
 - Outputs and execution counts are cleared.
 
 Every `*.py` file beside the notebooks (the learner's server, `my_server.py`) is
@@ -94,9 +96,9 @@ def make_student_script(source, name="script"):
 
 
 def is_hidden(cell):
-    """True when the cell's first line is `### HIDDEN`: it stays out of student copies."""
-    first_line = cell.source.split("\n", 1)[0]
-    return first_line.strip() == HIDDEN
+    """True for instructor-only notes (`### HIDDEN`, or a BEGIN SOLUTION line saying HIDDEN): never in a copy."""
+    first_line = cell.source.split("\n", 1)[0].strip()
+    return first_line == HIDDEN or (first_line.startswith(BEGIN) and "HIDDEN" in first_line[len(BEGIN):])
 
 
 def make_student_copy(notebook, name="notebook"):
@@ -164,7 +166,7 @@ def write_student_copies(notebooks_dir="notebooks", out_dir="build/student"):
 def main(argv=None):
     """The command line; returns the exit status (0 when every copy was written)."""
     parser = argparse.ArgumentParser(
-        prog="python -m httpserver.lab.student",
+        prog="python -m httpserver.classroom.student",
         description="Write student copies of the notebooks, with the answers removed.")
     parser.add_argument("notebooks_dir", nargs="?", default="notebooks")
     parser.add_argument("out_dir", nargs="?", default="build/student")

@@ -1,6 +1,6 @@
 """nbgrader metadata for the chapters, written from what each cell says.
 
-    python -m httpserver.lab.nbgrader_meta [notebooks_dir] [--check]
+    python -m httpserver.classroom.nbgrader_meta [notebooks_dir] [--check]
 
 rewrites every `*.ipynb` in notebooks_dir (default `notebooks`) so that nbgrader
 (`nbgrader generate_assignment`, `nbgrader autograde`) works on it as it is. A
@@ -17,20 +17,25 @@ and a rerun after any change to the chapters gives the same answer:
   cell does not change its id. A cell that catches `CheckFailed` is a lesson
   showing a wrong answer fail, not a check;
 - a Markdown cell with a `### BEGIN SOLUTION` line (a written answer, or the
-  instructor's notes on the discussion questions in a `### HIDDEN` cell) is an
-  answer cell that the instructor grades by hand;
+  instructor's notes on the discussion questions, whose BEGIN line says HIDDEN)
+  is an answer cell that the instructor grades by hand;
 - every other code cell is locked read-only (nbgrader puts it back as it was when
   it grades); Markdown prose gets no metadata.
 
 Prose must not quote a marker: nbgrader looks for the words anywhere in a line,
 so a sentence naming them breaks `generate_assignment`. Such a cell raises
 `MarkerInProse` naming the notebook and the cell, and nothing is written. So
-does a `### HIDDEN` cell that nbgrader would hand out as it is
-(`HiddenCellShown`): its notes must sit between the solution markers.
+does a hidden cell that nbgrader would hand out as it is (`HiddenCellShown`):
+its notes must sit between the solution markers. Notes written the older way,
+a `### HIDDEN` line above the region, are rewritten as `NOTES_BEGIN` (the
+HIDDEN line stayed in nbgrader's answer box, above "YOUR ANSWER HERE"), so a
+released answer box starts clean.
 
 It also writes the notebook-level metadata Jupyter would add on opening (kernel
 and language), and keeps one set-up cell for Google Colab as each chapter's first
-code cell (`colab_cell_source`). `--check` writes nothing and exits with status 1
+code cell (`colab_cell_source`): on Colab it fetches the package and data only,
+never the instructor's chapters, and works from the student copies that the
+project publishes on its `student-copies` branch (see .github/workflows). `--check` writes nothing and exits with status 1
 when a notebook is not what this module would write.
 """
 
@@ -40,7 +45,8 @@ import re
 import sys
 from pathlib import Path
 
-from httpserver.lab.student import BEGIN, is_hidden, strip_solutions
+from httpserver.classroom.colab import COLAB_CELL_ID, DEFAULT_PROJECT_URL, project_url, with_colab_cell
+from httpserver.classroom.student import BEGIN, HIDDEN, is_hidden, strip_solutions
 
 # The words nbgrader's preprocessors search for in every line of every cell.
 MARKER_WORDS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS",
@@ -51,9 +57,7 @@ DEFINED_NAME = re.compile(r"^(?:async\s+)?(?:def|class)\s+(\w+)", re.MULTILINE)
 POINTS = 1
 SCHEMA_VERSION = 3  # nbgrader 0.9's cell metadata format
 
-COLAB_CELL_ID = "colab-setup"
-COLAB_FOLDER = "/content/http-from-sockets"
-DEFAULT_PROJECT_URL = "https://github.com/http-from-sockets/http-from-sockets"
+NOTES_BEGIN = "### BEGIN SOLUTION (HIDDEN: instructor notes, dropped from student copies)"
 
 # What Jupyter writes for a Python 3 kernel. The Python version is left out on
 # purpose: it differs from one learner's machine to the next.
@@ -76,39 +80,13 @@ class HiddenCellShown(ValueError):
     """A `### HIDDEN` cell that nbgrader would hand out to students as it is."""
 
 
-def project_url(repository=None):
-    """The repository's address from pyproject.toml ([project.urls] Repository)."""
-    repository = Path(repository) if repository else Path(__file__).resolve().parents[2]
-    try:
-        text = (repository / "pyproject.toml").read_text(encoding="utf-8")
-    except OSError:
-        return DEFAULT_PROJECT_URL
-    # A regular expression rather than tomllib, which needs Python 3.11.
-    match = re.search(r'^Repository\s*=\s*"([^"]+)"', text, re.MULTILINE)
-    return match.group(1) if match else DEFAULT_PROJECT_URL
-
-
-def colab_cell_source(url):
-    """The first code cell of every chapter: set-up on Colab, nothing anywhere else."""
-    return f'''\
-# Google Colab opens a chapter on its own, without the project around it: there, fetch
-# the project, install it, and work from its notebooks/ folder, as `make lab` would.
-# Anywhere else (make lab, JupyterHub, Binder, VS Code) this cell does nothing.
-import sys
-
-if "google.colab" in sys.modules:
-    import importlib.util
-    import os
-    import subprocess
-
-    PROJECT = "{COLAB_FOLDER}"
-    if not os.path.isdir(PROJECT):
-        subprocess.run(["git", "clone", "--quiet", "--depth=1", "{url}", PROJECT], check=True)
-    if importlib.util.find_spec("httpserver") is None:
-        # Colab has Jupyter, matplotlib and requests already: add the project and trustme only.
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", PROJECT, "trustme"], check=True)
-        sys.path.insert(0, PROJECT)  # this kernel started before the install
-    os.chdir(PROJECT + "/notebooks")'''
+def clean_notes(cell):
+    """Instructor notes in the older form (a `### HIDDEN` line above the region) in the released one."""
+    lines = cell.source.split("\n")
+    if cell.cell_type == "markdown" and lines[0].strip() == HIDDEN and len(lines) > 1 \
+            and lines[1].strip() == BEGIN:
+        cell.source = "\n".join([NOTES_BEGIN] + lines[2:])
+    return cell
 
 
 def chapter_of(path):
@@ -193,7 +171,7 @@ def refuse_markers_in_prose(notebook, name="notebook"):
 
 
 def refuse_shown_hidden_cells(notebook, name="notebook"):
-    """Raise HiddenCellShown for a `### HIDDEN` cell whose text nbgrader would release.
+    """Raise HiddenCellShown for a hidden cell whose text nbgrader would release.
 
     student.py drops these cells; nbgrader does not know them. It hides only what sits
     in a solution region of a Markdown answer cell, so that is where the notes must go.
@@ -203,10 +181,10 @@ def refuse_shown_hidden_cells(notebook, name="notebook"):
             continue
         body = [line for line in strip_solutions(cell.source, "", "%s, cell %d" % (name, index))[0].splitlines()
                 if line.strip()]
-        if cell.cell_type != "markdown" or body != ["### HIDDEN"]:
+        if cell.cell_type != "markdown" or body:
             raise HiddenCellShown(
-                "%s, cell %d: nbgrader would show this `### HIDDEN` cell to students; make it a Markdown "
-                "cell whose text after the first line is all between the solution markers" % (name, index))
+                "%s, cell %d: nbgrader would show this hidden cell to students; make it a Markdown cell "
+                "whose whole text lies between `%s` and `### END SOLUTION`" % (name, index, NOTES_BEGIN))
 
 
 def cell_roles(notebook, name="notebook"):
@@ -247,24 +225,13 @@ def cell_roles(notebook, name="notebook"):
     return roles
 
 
-def with_colab_cell(notebook, url):
-    """The notebook with the Colab set-up cell as its first code cell, up to date."""
-    import nbformat
-
-    cells = [cell for cell in notebook.cells if cell.get("id") != COLAB_CELL_ID]
-    setup = nbformat.v4.new_code_cell(colab_cell_source(url))
-    setup["id"] = COLAB_CELL_ID
-    first_code = next((index for index, cell in enumerate(cells) if cell.cell_type == "code"), len(cells))
-    cells.insert(first_code, setup)
-    notebook.cells = cells
-    return notebook
-
-
 def annotate(notebook, name="notebook", url=DEFAULT_PROJECT_URL):
     """A copy of the notebook with nbgrader metadata, notebook metadata and the Colab cell."""
     refuse_markers_in_prose(notebook, name)  # cell numbers as the author sees them
+    notebook = copy.deepcopy(notebook)
+    notebook.cells = [clean_notes(cell) for cell in notebook.cells]
     refuse_shown_hidden_cells(notebook, name)
-    notebook = with_colab_cell(copy.deepcopy(notebook), url)
+    notebook = with_colab_cell(notebook, url)
     for cell, meta in cell_roles(notebook, name):
         if meta is None:
             cell.metadata.pop("nbgrader", None)
@@ -299,7 +266,7 @@ def annotate_folder(notebooks_dir="notebooks", check=False, url=None):
 
 def main(argv=None):
     """The command line; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m httpserver.lab.nbgrader_meta",
+    parser = argparse.ArgumentParser(prog="python -m httpserver.classroom.nbgrader_meta",
                                      description="Write nbgrader metadata into the chapters.")
     parser.add_argument("notebooks_dir", nargs="?", default="notebooks")
     parser.add_argument("--check", action="store_true",
@@ -313,7 +280,7 @@ def main(argv=None):
     for path in changed:
         print("%s %s" % ("out of date:" if args.check else "updated", path))
     if args.check and changed:
-        print("run `python -m httpserver.lab.nbgrader_meta %s` to update them" % args.notebooks_dir,
+        print("run `python -m httpserver.classroom.nbgrader_meta %s` to update them" % args.notebooks_dir,
               file=sys.stderr)
         return 1
     if not changed:

@@ -1,10 +1,10 @@
 """The learner's workspace: student copies that are theirs, never overwritten.
 
-    python -m httpserver.lab.workspace [--notebooks notebooks] [--into workspace]
+    python -m httpserver.classroom.workspace [--notebooks notebooks] [--into workspace]
 
 `make lab` runs this, then opens the workspace. The first time, it writes the
 student copies of the chapters (and of `my_server.py`), made by
-`httpserver.lab.student`, into `workspace/`. From then on the files are the
+`httpserver.classroom.student`, into `workspace/`. From then on the files are the
 learner's: nothing the project provides overwrites or deletes them. A later run
 (after `git pull`, say) only
 
@@ -30,7 +30,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from httpserver.lab.student import strip_solutions, write_student_copies
+from httpserver.classroom.student import strip_solutions, write_student_copies
 
 MANIFEST = ".provided.json"
 
@@ -113,7 +113,7 @@ def describe(changes, workspace):
 
 def main(argv=None):
     """The command line; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m httpserver.lab.workspace",
+    parser = argparse.ArgumentParser(prog="python -m httpserver.classroom.workspace",
                                      description="Create or refresh the learner's workspace; never overwrite it.")
     parser.add_argument("--notebooks", default="notebooks", help="the instructor's chapters")
     parser.add_argument("--into", default="workspace", help="the learner's folder")
