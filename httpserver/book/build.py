@@ -18,12 +18,8 @@ from ..background import REPOSITORY
 from . import chapters as chapter_files
 from . import crossrefs, learner, site
 
-try:  # the student-copy rules live with the instructors' tools
-    from ..classroom.student import make_student_copy, make_student_script
-except ImportError:  # before they moved there
-    from ..lab.student import make_student_copy, make_student_script
-
-STUDENT_BRANCH = "student-copies"  # where the project's workflow publishes the student copies (Colab)
+from ..classroom.colab import STUDENT_BRANCH  # where the project's workflow publishes the student copies
+from ..classroom.student import make_student_copy, make_student_script  # the student-copy rules
 
 
 class Built(NamedTuple):

@@ -26,10 +26,7 @@ import re
 
 from . import crossrefs
 
-try:  # the student-copy rules live with the instructors' tools
-    from ..classroom.student import CODE_PLACEHOLDER, MARKDOWN_PLACEHOLDER, is_hidden, strip_solutions
-except ImportError:  # before they moved there
-    from ..lab.student import CODE_PLACEHOLDER, MARKDOWN_PLACEHOLDER, is_hidden, strip_solutions
+from ..classroom.student import CODE_PLACEHOLDER, MARKDOWN_PLACEHOLDER, is_hidden, strip_solutions  # the student-copy rules
 
 LONG_LISTING = 25  # lines: a listing longer than this is folded
 LONG_CODE = 30  # lines: a cell's code longer than this is folded; what it printed stays in view
