@@ -151,6 +151,7 @@ def read_one_answer(sock):
 def plot_latency(series, title, limit=0.050):
     """Answer times over time for each named series: {label: Probe or Fetchers}."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter
 
     figure, axes = plt.subplots(figsize=(style.FIGURE_WIDTH, 4))
     start = min((when for probe in series.values() for when, _ in probe.samples), default=0.0)
@@ -169,6 +170,7 @@ def plot_latency(series, title, limit=0.050):
     axes.annotate(f"{limit * 1000:.0f} ms", (0, limit * 1000), xytext=(2, -12), textcoords="offset points",
                   color=style.NEUTRAL)
     axes.set_yscale("log")
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:,g}"))  # 0.1, 1, 10, 1,000: no 10³
     axes.set_xlabel("time since the first request (s)")
     axes.set_ylabel("answer time (ms, log scale)")
     axes.set_title(title)
