@@ -38,7 +38,13 @@ def files_read(context):
 
     big_name, big_data = BIG_FILE
     expected = f"200 and all {len(big_data):,} bytes of {big_name}"
-    client, got_big = context.request(f"/files/{big_name}", expected=expected)
+    # A slow reader, as on a real network: a small receive window, and a pause before
+    # reading. The server's buffers then fill, and one send() sends only part of it.
+    client = context.connect(receive_buffer=16 * 1024)
+    client.send(context.request_bytes(f"/files/{big_name}"), expected=expected)
+    time.sleep(0.3)
+    got_big = client.read_response("GET", expected=expected)
+    client.shutdown()
     expect_status(got_big, 200, client, expected, rule="RFC 9110 §9.3.1 (GET transfers the file)")
     if got_big.body != big_data:
         fail(f"the body of {big_name} ({len(got_big.body):,} bytes) differs from the file "

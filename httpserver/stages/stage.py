@@ -64,10 +64,18 @@ class Context:
         """What goes in the Host field."""
         return f"{self.host}:{self.port}"
 
-    def connect(self, tls=None, label=None):
-        """A new recording connection (TLS when the stage is a TLS stage, unless tls=False)."""
+    def connect(self, tls=None, label=None, receive_buffer=None):
+        """A new recording connection (TLS when the stage is a TLS stage, unless tls=False);
+        `receive_buffer`: a small receive window, so a large answer cannot fit in the
+        kernel's buffers at once and the server's sending is really tested."""
         try:
-            sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+            if receive_buffer is None:
+                sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+            else:  # SO_RCVBUF before connect(): it sets the window the handshake announces
+                sock = socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+                sock.settimeout(self.timeout)
+                sock.connect((self.host, self.port))
         except OSError as error:
             raise StageFailure(f"could not connect to {self.authority}: {error}",
                                rule="RFC 9293 §3.5 (the server accepts connections on its port)",
