@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: lab solutions test browser serve bench student grade gradescope github-classroom stages book clean distclean
+.PHONY: lab solutions test system-tools serve bench student grade gradescope github-classroom stages book clean distclean
 
 # pip's --quiet twice: errors only, so the set-up prints two lines when all is well.
 $(STAMP): pyproject.toml
@@ -27,20 +27,24 @@ solutions: $(STAMP)  ## open the instructor's chapters, with every answer
 
 # Four workers on any machine: most tests wait on sockets and clocks, not on the CPU.
 # --dist loadfile keeps each file (and each notebook's cells) on one worker, in order.
-test: $(STAMP) browser  ## every test, then every notebook (nbval), four at a time
+test: $(STAMP) system-tools  ## every test, then every notebook (nbval), four at a time
 	$(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env -n 4 --dist loadfile
 
-# The browser tests (the book, the server's pages) read pages in headless Chromium. A CI
-# machine starts without one: as root on Debian or Ubuntu it is installed with apt-get,
-# saying so; anywhere else (a learner's laptop) a missing browser skips those tests, each
-# saying why. NO_BROWSER_INSTALL=1 never installs.
-browser:
-	@if [ -z "$(NO_BROWSER_INSTALL)" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
-	    && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1 \
-	    && ! command -v google-chrome >/dev/null 2>&1; then \
-		echo "Installing Chromium with apt-get for the browser tests (root on Debian; NO_BROWSER_INSTALL=1 skips this)"; \
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
-		  || echo "apt-get could not install chromium: the browser tests will be skipped"; \
+# Two programs some tests need from the system: headless Chromium (the book, the server's
+# pages, read as a browser reads them) and bubblewrap (the sandbox grading runs students'
+# code in). A CI machine starts without them: as root on Debian or Ubuntu they are
+# installed with apt-get, saying so; anywhere else (a learner's laptop) a missing one skips
+# the tests that need it, each saying why. NO_SYSTEM_INSTALL=1 never installs.
+system-tools:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+	    || command -v google-chrome >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v bwrap >/dev/null 2>&1 || missing="$$missing bubblewrap"; \
+	if [ -n "$$missing" ] && [ -z "$(NO_SYSTEM_INSTALL)$(NO_BROWSER_INSTALL)" ] && [ "$$(id -u)" = 0 ] \
+	    && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing$$missing with apt-get for the tests that need them (root on Debian; NO_SYSTEM_INSTALL=1 skips this)"; \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; } \
+		  || echo "apt-get could not install$$missing: the tests that need them will be skipped"; \
 	fi
 
 serve: $(STAMP)  ## the server on the default site, http://127.0.0.1:4221/
